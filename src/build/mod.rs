@@ -1,0 +1,9 @@
+//! Running cargo: package facts from `cargo metadata`, the `cargo lambda build` runs, and the
+//! process wrapper that streams their output.
+
+pub mod elf;
+pub mod metadata;
+pub mod process;
+pub mod tools;
+
+pub use metadata::read_packages;

@@ -1,0 +1,279 @@
+//! The command line, option for option as `sam build` has it (spec §1). Doc comments on fields
+//! are the `--help` text; SAM's multi-letter short options (`-cd`, `-ef`, `-bi`, `-mw`) are
+//! mapped to their long names before parsing, since clap has only one-letter shorts.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// samrs: build Rust (cargo-lambda) functions of a SAM project, fast.
+#[derive(Debug, Parser)]
+#[command(name = "samrs", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the project's rust-cargolambda functions into .aws-sam/build, as `sam build` does.
+    Build(BuildArgs),
+}
+
+/// The options of `samrs build` (the same as `sam build`).
+#[derive(Debug, Clone, Default, Args)]
+#[command(override_usage = "samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]")]
+pub struct BuildArgs {
+    /// Build only this function or layer (its logical id, or Stack/Function in a nested stack).
+    #[arg(value_name = "RESOURCE_LOGICAL_ID")]
+    pub resource_logical_id: Option<String>,
+
+    /// The AWS SAM template file [default: template.[yaml|yml|json]].
+    #[arg(
+        short = 't',
+        long = "template-file",
+        visible_alias = "template",
+        env = "SAM_TEMPLATE_FILE",
+        value_name = "PATH"
+    )]
+    pub template_file: Option<PathBuf>,
+
+    /// Template parameter values: 'Key=Value Key2=Value2', 'ParameterKey=K,ParameterValue=V' or file://params.yaml.
+    #[arg(long, num_args = 1.., action = ArgAction::Append, value_name = "VALUES", allow_hyphen_values = false)]
+    pub parameter_overrides: Vec<String>,
+
+    /// Where the built artifacts go [default: .aws-sam/build]; replaced by each build.
+    #[arg(short = 'b', long, value_name = "DIRECTORY")]
+    pub build_dir: Option<PathBuf>,
+
+    /// Where --cached keeps artifacts [default: .aws-sam/cache]. Short form: -cd.
+    #[arg(long, value_name = "DIRECTORY")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Resolve relative CodeUri paths against this folder instead of the template's folder.
+    #[arg(short = 's', long, value_name = "DIRECTORY")]
+    pub base_dir: Option<PathBuf>,
+
+    /// Reuse artifacts of an earlier build when nothing that decides them changed.
+    #[arg(short = 'c', long, overrides_with = "no_cached")]
+    pub cached: bool,
+    /// Do not use the build cache.
+    #[arg(long, overrides_with = "cached", hide_short_help = true)]
+    pub no_cached: bool,
+
+    /// Build independent groups at the same time.
+    #[arg(short = 'p', long)]
+    pub parallel: bool,
+
+    /// Do not build this resource (repeatable).
+    #[arg(short = 'x', long, action = ArgAction::Append, value_name = "RESOURCE")]
+    pub exclude: Vec<String>,
+
+    /// Ignored: Rust functions have no dependency manifest other than Cargo.toml.
+    #[arg(short = 'm', long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Ignored: Rust functions always build in their source folder.
+    #[arg(long, overrides_with = "no_build_in_source")]
+    pub build_in_source: bool,
+    /// Ignored (see --build-in-source).
+    #[arg(long, overrides_with = "build_in_source", hide_short_help = true)]
+    pub no_build_in_source: bool,
+
+    /// Refused: samrs builds natively with cargo-lambda and zig, no container needed.
+    #[arg(short = 'u', long, overrides_with = "no_use_container")]
+    pub use_container: bool,
+    /// Build without a container (the only way samrs builds).
+    #[arg(long, overrides_with = "use_container", hide_short_help = true)]
+    pub no_use_container: bool,
+
+    /// Container only (refused). Short form: -e.
+    #[arg(short = 'e', long, action = ArgAction::Append, value_name = "VALUE")]
+    pub container_env_var: Vec<String>,
+    /// Container only (refused). Short form: -ef.
+    #[arg(long, value_name = "PATH")]
+    pub container_env_var_file: Option<PathBuf>,
+    /// Container only (refused). Short form: -bi.
+    #[arg(long, action = ArgAction::Append, value_name = "IMAGE")]
+    pub build_image: Vec<String>,
+    /// Container only (refused). Short form: -mw.
+    #[arg(long, value_name = "READ|WRITE", value_parser = parse_mount_with)]
+    pub mount_with: Option<String>,
+    /// Container only (ignored).
+    #[arg(long, overrides_with = "no_mount_symlinks", hide_short_help = true)]
+    pub mount_symlinks: bool,
+    /// Container only (ignored).
+    #[arg(long, overrides_with = "mount_symlinks", hide_short_help = true)]
+    pub no_mount_symlinks: bool,
+    /// Image builds only (ignored).
+    #[arg(long, overrides_with = "no_use_buildkit", hide_short_help = true)]
+    pub use_buildkit: bool,
+    /// Image builds only (ignored).
+    #[arg(long, overrides_with = "use_buildkit", hide_short_help = true)]
+    pub no_use_buildkit: bool,
+    /// Container only (ignored).
+    #[arg(long, env = "SAM_SKIP_PULL_IMAGE", hide_short_help = true)]
+    pub skip_pull_image: bool,
+    /// Container only (ignored).
+    #[arg(
+        long,
+        env = "SAM_DOCKER_NETWORK",
+        value_name = "NETWORK",
+        hide_short_help = true
+    )]
+    pub docker_network: Option<String>,
+
+    /// AWS region, used for the AWS::Region pseudo-parameter.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS credentials profile (accepted; a local build needs no credentials).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// Result format on stdout: text or json.
+    #[arg(long, value_name = "text|json", value_parser = parse_output)]
+    pub output: Option<String>,
+
+    /// Expand Fn::ForEach (not supported by samrs; refused when used).
+    #[arg(
+        long,
+        overrides_with = "no_language_extensions",
+        env = "SAM_CLI_ENABLE_LANGUAGE_EXTENSIONS",
+        hide_short_help = true
+    )]
+    pub language_extensions: bool,
+    /// Do not expand Fn::ForEach.
+    #[arg(long, overrides_with = "language_extensions", hide_short_help = true)]
+    pub no_language_extensions: bool,
+
+    /// Terraform hook (refused: samrs builds SAM templates only).
+    #[arg(long, value_name = "NAME")]
+    pub hook_name: Option<String>,
+    /// Terraform hook option (refused).
+    #[arg(long, overrides_with = "prepare_infra", hide_short_help = true)]
+    pub skip_prepare_infra: bool,
+    /// Terraform hook option (refused).
+    #[arg(long, overrides_with = "skip_prepare_infra", hide_short_help = true)]
+    pub prepare_infra: bool,
+    /// Terraform hook option (refused).
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    pub terraform_project_root_path: Option<PathBuf>,
+
+    /// Configuration file [default: samconfig.toml].
+    #[arg(long, value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+    /// Environment in the configuration file [default: default].
+    #[arg(long, value_name = "TEXT")]
+    pub config_env: Option<String>,
+    /// Save the options given on the command line to the configuration file.
+    #[arg(long)]
+    pub save_params: bool,
+
+    /// Turn on beta features (samrs's own: Rust layers).
+    #[arg(long, overrides_with = "no_beta_features")]
+    pub beta_features: bool,
+    /// Turn off beta features.
+    #[arg(long, overrides_with = "beta_features")]
+    pub no_beta_features: bool,
+
+    /// Show debug logs, the exact cargo commands and cargo's full output.
+    #[arg(long, env = "SAM_DEBUG")]
+    pub debug: bool,
+}
+
+fn parse_mount_with(value: &str) -> Result<String, String> {
+    match value.to_ascii_uppercase().as_str() {
+        v @ ("READ" | "WRITE") => Ok(v.to_string()),
+        _ => Err(format!("'{value}' is not one of 'READ', 'WRITE'.")),
+    }
+}
+
+fn parse_output(value: &str) -> Result<String, String> {
+    match value.to_ascii_lowercase().as_str() {
+        v @ ("text" | "json") => Ok(v.to_string()),
+        _ => Err(format!("'{value}' is not one of 'text', 'json'.")),
+    }
+}
+
+/// Maps SAM's multi-letter short options to their long names (`-cd x` → `--cache-dir x`).
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| {
+            let long = match arg.to_str() {
+                Some("-cd") => Some("--cache-dir"),
+                Some("-ef") => Some("--container-env-var-file"),
+                Some("-bi") => Some("--build-image"),
+                Some("-mw") => Some("--mount-with"),
+                _ => None,
+            };
+            long.map(OsString::from).unwrap_or(arg)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<BuildArgs, clap::Error> {
+        let argv = normalize_args(
+            ["samrs", "build"]
+                .iter()
+                .chain(args.iter())
+                .map(OsString::from),
+        );
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Build(b) => b,
+        })
+    }
+
+    #[test]
+    fn short_bundles_and_multi_letter_shorts() {
+        let args = parse(&["-pc", "-cd", "cache", "-x", "A", "-x", "B"]).expect("parses");
+        assert!(args.parallel && args.cached);
+        assert_eq!(args.cache_dir, Some(PathBuf::from("cache")));
+        assert_eq!(args.exclude, ["A", "B"]);
+    }
+
+    #[test]
+    fn parameter_overrides_are_greedy() {
+        let args =
+            parse(&["F", "--parameter-overrides", "A=1", "B=2", "-b", "out"]).expect("parses");
+        assert_eq!(args.parameter_overrides, ["A=1", "B=2"]);
+        assert_eq!(args.resource_logical_id.as_deref(), Some("F"));
+        let greedy = parse(&["--parameter-overrides", "A=1", "F"]).expect("parses");
+        assert_eq!(greedy.parameter_overrides, ["A=1", "F"]);
+        assert_eq!(greedy.resource_logical_id, None);
+    }
+
+    #[test]
+    fn last_of_a_boolean_pair_wins() {
+        let args = parse(&["--cached", "--no-cached"]).expect("parses");
+        assert!(!args.cached && args.no_cached);
+        let args = parse(&["--no-cached", "-c"]).expect("parses");
+        assert!(args.cached && !args.no_cached);
+    }
+
+    #[test]
+    fn a_second_positional_is_refused() {
+        assert!(parse(&["A", "B"]).is_err());
+    }
+
+    #[test]
+    fn template_alias_and_choices() {
+        let args = parse(&[
+            "--template",
+            "t.yaml",
+            "--mount-with",
+            "write",
+            "--output",
+            "JSON",
+        ])
+        .expect("parses");
+        assert_eq!(args.template_file, Some(PathBuf::from("t.yaml")));
+        assert_eq!(args.mount_with.as_deref(), Some("WRITE"));
+        assert_eq!(args.output.as_deref(), Some("json"));
+        assert!(parse(&["--mount-with", "x"]).is_err());
+    }
+}

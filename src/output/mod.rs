@@ -1,0 +1,7 @@
+//! Everything samrs writes: built templates, build.toml, and the staged, atomically swapped
+//! build folder.
+
+pub mod build_toml;
+pub mod staging;
+pub mod template;
+pub mod yaml;

@@ -1,0 +1,638 @@
+//! Pure planning: which functions to build, SAM's build definitions (functions that share one
+//! build), and the `cargo lambda build` invocations that produce every binary they need.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde_yaml::{Mapping, Value};
+
+use crate::template::{Architecture, Function, Project};
+
+/// Where a function lives: `project.stacks[stack].functions[index]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionRef {
+    pub stack: usize,
+    pub index: usize,
+}
+
+impl FunctionRef {
+    pub fn get(self, project: &Project) -> &Function {
+        &project.stacks[self.stack].functions[self.index]
+    }
+}
+
+/// A planning error, and whether SAM reports it before the build phase (no "Build Failed").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub message: String,
+    pub before_build: bool,
+}
+
+impl PlanError {
+    fn before_build(message: String) -> Self {
+        PlanError {
+            message,
+            before_build: true,
+        }
+    }
+
+    fn during_build(message: String) -> Self {
+        PlanError {
+            message,
+            before_build: false,
+        }
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Which functions a `samrs build` run builds, and what it said about the choice.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub functions: Vec<FunctionRef>,
+    /// True when one resource was named on the command line (SAM then keeps build.toml).
+    pub single_resource: bool,
+    /// Log lines for the user (ambiguous names, excluded-but-named resources).
+    pub notices: Vec<String>,
+}
+
+/// Picks the functions to build: the named one, or every buildable function not excluded.
+pub fn select_functions(
+    project: &Project,
+    resource_id: Option<&str>,
+    exclude: &[String],
+) -> Result<Selection, PlanError> {
+    let buildable: Vec<FunctionRef> = project
+        .stacks
+        .iter()
+        .enumerate()
+        .flat_map(|(s, stack)| {
+            stack
+                .functions
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.skip.is_none())
+                .map(move |(i, _)| FunctionRef { stack: s, index: i })
+        })
+        .collect();
+
+    let Some(wanted) = resource_id else {
+        let functions = buildable
+            .into_iter()
+            .filter(|r| !exclude.contains(&r.get(project).logical_id))
+            .collect();
+        return Ok(Selection {
+            functions,
+            single_resource: false,
+            notices: Vec::new(),
+        });
+    };
+
+    let mut notices = Vec::new();
+    let found = match buildable
+        .iter()
+        .find(|r| r.get(project).full_path == wanted)
+    {
+        Some(exact) => Some(*exact),
+        None => {
+            let mut matches: Vec<FunctionRef> = buildable
+                .iter()
+                .copied()
+                .filter(|r| {
+                    let f = r.get(project);
+                    f.logical_id == wanted
+                        || f.metadata.get("SamResourceId").and_then(Value::as_str) == Some(wanted)
+                        || f.function_name.as_deref() == Some(wanted)
+                })
+                .collect();
+            matches.sort_by_key(|r| r.get(project).full_path.to_lowercase());
+            if matches.len() > 1 {
+                let mut notice = format!(
+                    "Multiple functions found with keyword {wanted}! Function {} will be built! If it's not the function you meant, name one of these:",
+                    matches[0].get(project).full_path
+                );
+                for m in &matches {
+                    notice.push_str(&format!("\n{}", m.get(project).full_path));
+                }
+                notices.push(notice);
+            }
+            matches.first().copied()
+        }
+    };
+    let Some(found) = found else {
+        let options: Vec<String> = project
+            .stacks
+            .iter()
+            .flat_map(|s| {
+                s.functions
+                    .iter()
+                    .filter(|f| f.skip != Some(crate::template::SkipReason::InlineCode))
+                    .map(|f| f.logical_id.clone())
+                    .chain(s.layers.iter().map(|l| l.logical_id.clone()))
+            })
+            .collect();
+        return Err(PlanError::during_build(format!(
+            "Unable to find a function or layer with name '{wanted}'. Possible options in your template: {}",
+            options.join(", ")
+        )));
+    };
+    if exclude.contains(&found.get(project).logical_id) {
+        notices.push(
+            "Resource expected to be built, but marked as excluded.\nBuilding anyways...".into(),
+        );
+    }
+    Ok(Selection {
+        functions: vec![found],
+        single_resource: true,
+        notices,
+    })
+}
+
+/// The Lambda OS runtimes a Rust function can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Runtime {
+    Provided,
+    ProvidedAl2,
+    ProvidedAl2023,
+}
+
+impl Runtime {
+    pub fn parse(text: &str) -> Option<Runtime> {
+        match text {
+            "provided" => Some(Runtime::Provided),
+            "provided.al2" => Some(Runtime::ProvidedAl2),
+            "provided.al2023" => Some(Runtime::ProvidedAl2023),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Provided => "provided",
+            Runtime::ProvidedAl2 => "provided.al2",
+            Runtime::ProvidedAl2023 => "provided.al2023",
+        }
+    }
+}
+
+/// Release (`--release`) or debug (`SAM_BUILD_MODE=debug`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Profile {
+    Release,
+    Debug,
+}
+
+/// The compile target of a function: decides cargo-lambda's target flags (spec §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub runtime: Runtime,
+    pub architecture: Architecture,
+}
+
+impl Target {
+    /// The target flags SAM passes to `cargo lambda build`.
+    pub fn cargo_flags(self) -> Vec<String> {
+        match (self.runtime, self.architecture) {
+            (Runtime::ProvidedAl2, Architecture::X86_64) => {
+                vec!["--target".into(), "x86_64-unknown-linux-gnu.2.26".into()]
+            }
+            (Runtime::ProvidedAl2, Architecture::Arm64) => {
+                vec!["--target".into(), "aarch64-unknown-linux-gnu.2.26".into()]
+            }
+            (_, Architecture::X86_64) => Vec::new(),
+            (_, Architecture::Arm64) => vec!["--arm64".into()],
+        }
+    }
+
+    /// The newest glibc the runtime offers (for the bootstrap check).
+    pub fn max_glibc(self) -> (u32, u32) {
+        match self.runtime {
+            Runtime::ProvidedAl2 => (2, 26),
+            Runtime::ProvidedAl2023 | Runtime::Provided => (2, 34),
+        }
+    }
+}
+
+/// A selected function after its build-deciding properties were checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedFunction {
+    pub function: FunctionRef,
+    pub target: Target,
+    pub handler: String,
+    pub binary: Option<String>,
+}
+
+/// Checks what decides a Rust build for each selected function, failing on the first problem.
+pub fn check_functions(
+    project: &Project,
+    selection: &Selection,
+) -> Result<Vec<CheckedFunction>, PlanError> {
+    let mut checked = Vec::with_capacity(selection.functions.len());
+    // SAM reports handler and Architectures problems before building anything, so look at
+    // those first for every function, then at the rest.
+    for r in &selection.functions {
+        let f = r.get(project);
+        let file = project.stacks[f.stack].template_file.display();
+        let handler = match &f.handler {
+            Some(Value::String(h)) if !h.is_empty() => h.clone(),
+            Some(v) if is_unresolved(v) => {
+                return Err(PlanError::before_build(unresolved_message(f, "Handler", v)));
+            }
+            _ => {
+                return Err(PlanError::before_build(format!(
+                    "Could not find handler for function: {} (in {file}); set Properties.Handler (for example `Handler: bootstrap`)",
+                    f.full_path
+                )));
+            }
+        };
+        if let Some(arch) = &f.architectures {
+            if !matches!(arch, Value::Sequence(items) if items.len() == 1) {
+                return Err(PlanError::before_build(format!(
+                    "Function {} property Architectures should be a list of length 1 (in {file}), for example `Architectures: [arm64]`",
+                    f.full_path
+                )));
+            }
+        }
+        checked.push(handler);
+    }
+
+    let mut result = Vec::with_capacity(selection.functions.len());
+    for (r, handler) in selection.functions.iter().zip(checked) {
+        let f = r.get(project);
+        let file = project.stacks[f.stack].template_file.display();
+        if !is_safe_path_segment(&f.logical_id) {
+            return Err(PlanError::before_build(format!(
+                "Resource id '{}' in {file} cannot be used as a folder name; logical ids must be letters and digits only",
+                f.logical_id
+            )));
+        }
+        match f.build_method() {
+            Some(Value::String(m)) if m == "rust-cargolambda" => {}
+            Some(v) if is_unresolved(v) => {
+                return Err(PlanError::during_build(unresolved_message(
+                    f,
+                    "Metadata.BuildMethod",
+                    v,
+                )));
+            }
+            Some(Value::String(m)) => {
+                return Err(PlanError::during_build(format!(
+                    "{}: BuildMethod '{m}' is not supported by samrs (only rust-cargolambda); use --exclude {} or sam build",
+                    f.full_path, f.logical_id
+                )));
+            }
+            _ => {
+                return Err(PlanError::during_build(format!(
+                    "{}: no Metadata.BuildMethod; samrs builds only functions with `Metadata: BuildMethod: rust-cargolambda`; add it, or use --exclude {} or sam build",
+                    f.full_path, f.logical_id
+                )));
+            }
+        }
+        if f.package_type != "Zip" {
+            return Err(PlanError::during_build(format!(
+                "{}: PackageType '{}' is not supported by samrs (Rust functions are Zip); use --exclude {} or sam build",
+                f.full_path, f.package_type, f.logical_id
+            )));
+        }
+        let runtime = match &f.runtime {
+            Some(Value::String(rt)) => Runtime::parse(rt).ok_or_else(|| {
+                PlanError::during_build(format!(
+                    "'{rt}' runtime is not supported (function {} in {file}); rust-cargolambda functions use provided.al2023, provided.al2 or provided",
+                    f.full_path
+                ))
+            })?,
+            Some(v) if is_unresolved(v) => {
+                return Err(PlanError::during_build(unresolved_message(f, "Runtime", v)));
+            }
+            _ => {
+                return Err(PlanError::during_build(format!(
+                    "'None' runtime is not supported: function {} in {file} has no Runtime; set Properties.Runtime (or Globals.Function.Runtime) to provided.al2023 or provided.al2",
+                    f.full_path
+                )));
+            }
+        };
+        let architecture = match f.architectures.as_ref().and_then(|a| a.get(0)) {
+            None => Architecture::X86_64,
+            Some(Value::String(a)) if a == "x86_64" => Architecture::X86_64,
+            Some(Value::String(a)) if a == "arm64" => Architecture::Arm64,
+            Some(v) if is_unresolved(v) => {
+                return Err(PlanError::during_build(unresolved_message(
+                    f,
+                    "Architectures",
+                    v,
+                )));
+            }
+            Some(other) => {
+                return Err(PlanError::during_build(format!(
+                    "Architecture {} is not supported (function {} in {file}); use x86_64 or arm64",
+                    value_text(other),
+                    f.full_path
+                )));
+            }
+        };
+        let binary = match f
+            .metadata
+            .get("BuildProperties")
+            .and_then(|p| p.as_mapping())
+            .and_then(|p| p.get("Binary"))
+        {
+            None | Some(Value::Null) => None,
+            Some(Value::String(b)) if !b.is_empty() => Some(b.clone()),
+            Some(v) if is_unresolved(v) => {
+                return Err(PlanError::during_build(unresolved_message(
+                    f,
+                    "Metadata.BuildProperties.Binary",
+                    v,
+                )));
+            }
+            Some(other) => {
+                return Err(PlanError::during_build(format!(
+                    "{}: Metadata.BuildProperties.Binary must be the name of a binary target (found {})",
+                    f.full_path,
+                    value_text(other)
+                )));
+            }
+        };
+        result.push(CheckedFunction {
+            function: *r,
+            target: Target {
+                runtime,
+                architecture,
+            },
+            handler,
+            binary,
+        });
+    }
+    Ok(result)
+}
+
+fn is_safe_path_segment(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+fn is_unresolved(value: &Value) -> bool {
+    matches!(value, Value::Mapping(m) if m.len() == 1)
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .map(|s| s.trim().replace('\n', " "))
+            .unwrap_or_default(),
+    }
+}
+
+fn unresolved_message(f: &Function, property: &str, value: &Value) -> String {
+    let hint = match value.get("Ref").and_then(Value::as_str) {
+        Some(name) => format!(
+            "parameter '{name}' has no value: give it a Default or pass --parameter-overrides {name}=..."
+        ),
+        None => "samrs cannot work it out locally; use a plain value or a parameter".to_string(),
+    };
+    format!(
+        "Function {} property {property} is {}, which could not be resolved: {hint}",
+        f.full_path,
+        value_text(value)
+    )
+}
+
+/// A build definition of an older build.toml, matched to keep its UUID (and hashes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousDefinition {
+    pub uuid: String,
+    pub code_uri: String,
+    pub runtime: String,
+    pub architecture: String,
+    pub package_type: String,
+    pub metadata: Mapping,
+    pub source_hash: String,
+    pub manifest_hash: String,
+}
+
+/// SAM's unit of building: functions whose build inputs are equal share one (spec §4.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildDefinition {
+    pub uuid: String,
+    /// As shown and stored: the absolute folder, or the raw CodeUri with `--base-dir`.
+    pub code_uri: String,
+    pub code_dir: PathBuf,
+    pub target: Target,
+    pub handler: String,
+    pub package_type: String,
+    /// Metadata without `SamResourceId`/`SamNormalized`.
+    pub metadata: Mapping,
+    pub binary: Option<String>,
+    pub functions: Vec<FunctionRef>,
+    pub source_hash: String,
+    pub manifest_hash: String,
+}
+
+/// Groups checked functions into build definitions, reusing UUIDs of equal previous ones and
+/// ordering them as SAM does: previous ones in their old order, then new ones in template order.
+pub fn build_definitions(
+    project: &Project,
+    functions: &[CheckedFunction],
+    previous: &[PreviousDefinition],
+    raw_code_uri: bool,
+    mut new_uuid: impl FnMut() -> String,
+) -> Vec<BuildDefinition> {
+    let mut definitions: Vec<BuildDefinition> = Vec::new();
+    for checked in functions {
+        let f = checked.function.get(project);
+        let code_uri = if raw_code_uri {
+            f.code_uri.clone()
+        } else {
+            f.code_dir.to_string_lossy().into_owned()
+        };
+        let metadata = definition_metadata(&f.metadata);
+        let existing = definitions.iter_mut().find(|d| {
+            d.code_uri == code_uri
+                && d.target == checked.target
+                && d.package_type == f.package_type
+                && d.metadata == metadata
+        });
+        match existing {
+            Some(definition) => definition.functions.push(checked.function),
+            None => definitions.push(BuildDefinition {
+                uuid: String::new(),
+                code_uri,
+                code_dir: f.code_dir.clone(),
+                target: checked.target,
+                handler: checked.handler.clone(),
+                package_type: f.package_type.clone(),
+                metadata,
+                binary: checked.binary.clone(),
+                functions: vec![checked.function],
+                source_hash: String::new(),
+                manifest_hash: String::new(),
+            }),
+        }
+    }
+
+    let mut ordered: Vec<BuildDefinition> = Vec::with_capacity(definitions.len());
+    for old in previous {
+        if let Some(pos) = definitions.iter().position(|d| {
+            d.code_uri == old.code_uri
+                && d.target.runtime.as_str() == old.runtime
+                && d.target.architecture.as_str() == old.architecture
+                && d.package_type == old.package_type
+                && d.metadata == old.metadata
+        }) {
+            let mut definition = definitions.remove(pos);
+            definition.uuid = old.uuid.clone();
+            definition.source_hash = old.source_hash.clone();
+            definition.manifest_hash = old.manifest_hash.clone();
+            ordered.push(definition);
+        }
+    }
+    for mut definition in definitions {
+        definition.uuid = new_uuid();
+        ordered.push(definition);
+    }
+    ordered
+}
+
+/// Metadata as it takes part in grouping and build.toml: without SAM's own bookkeeping keys.
+pub fn definition_metadata(metadata: &Mapping) -> Mapping {
+    metadata
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), Some("SamResourceId") | Some("SamNormalized")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// What cargo metadata says about the package whose manifest is in a CodeUri folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageInfo {
+    pub name: String,
+    pub bins: Vec<String>,
+    pub target_directory: PathBuf,
+}
+
+/// One `cargo lambda build` run: every binary one package needs for one target and profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoBuild {
+    /// The package folder; cargo runs here.
+    pub dir: PathBuf,
+    pub package: String,
+    pub target: Target,
+    pub profile: Profile,
+    pub bins: Vec<String>,
+    pub target_directory: PathBuf,
+    /// For each definition this run serves: its index and the binary it takes.
+    pub outputs: Vec<(usize, String)>,
+}
+
+impl CargoBuild {
+    /// The arguments after `cargo`: `lambda build [--release] <target flags> --bin a --bin b`.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec!["lambda".to_string(), "build".to_string()];
+        if self.profile == Profile::Release {
+            args.push("--release".into());
+        }
+        args.extend(self.target.cargo_flags());
+        for bin in &self.bins {
+            args.push("--bin".into());
+            args.push(bin.clone());
+        }
+        args
+    }
+
+    /// Where cargo-lambda leaves a binary of this run.
+    pub fn bootstrap_path(&self, bin: &str) -> PathBuf {
+        self.target_directory
+            .join("lambda")
+            .join(bin)
+            .join("bootstrap")
+    }
+}
+
+/// Plans the cargo runs: one per (package folder, target, profile), with one `--bin` per binary.
+/// `packages` maps each definition's folder to its package (from cargo metadata).
+pub fn plan_cargo_builds(
+    project: &Project,
+    definitions: &[BuildDefinition],
+    packages: &BTreeMap<PathBuf, PackageInfo>,
+    profile: Profile,
+) -> Result<Vec<CargoBuild>, PlanError> {
+    let mut builds: Vec<CargoBuild> = Vec::new();
+    for (index, definition) in definitions.iter().enumerate() {
+        let first = definition.functions[0].get(project);
+        let package = packages.get(&definition.code_dir).ok_or_else(|| {
+            PlanError::during_build(format!(
+                "{}: no Cargo package at {} (CodeUri must be the folder of a Cargo.toml with a [package])",
+                first.full_path,
+                definition.code_dir.display()
+            ))
+        })?;
+        let bin = choose_binary(definition, package, &first.full_path)?;
+        let existing = builds.iter_mut().find(|b| {
+            b.dir == definition.code_dir && b.target == definition.target && b.profile == profile
+        });
+        let build = match existing {
+            Some(build) => build,
+            None => {
+                builds.push(CargoBuild {
+                    dir: definition.code_dir.clone(),
+                    package: package.name.clone(),
+                    target: definition.target,
+                    profile,
+                    bins: Vec::new(),
+                    target_directory: package.target_directory.clone(),
+                    outputs: Vec::new(),
+                });
+                builds.last_mut().expect("just pushed")
+            }
+        };
+        if !build.bins.contains(&bin) {
+            build.bins.push(bin.clone());
+        }
+        build.outputs.push((index, bin));
+    }
+    Ok(builds)
+}
+
+fn choose_binary(
+    definition: &BuildDefinition,
+    package: &PackageInfo,
+    function: &str,
+) -> Result<String, PlanError> {
+    match &definition.binary {
+        Some(bin) if package.bins.contains(bin) => Ok(bin.clone()),
+        Some(bin) => Err(PlanError::during_build(format!(
+            "{function}: Binary '{bin}' is not a binary target of package '{}' in {} (its binaries: {}); fix Metadata.BuildProperties.Binary",
+            package.name,
+            definition.code_dir.display(),
+            list_or_none(&package.bins)
+        ))),
+        None => match package.bins.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err(PlanError::during_build(format!(
+                "{function}: package '{}' in {} has no binary target; add src/main.rs or a [[bin]] section",
+                package.name,
+                definition.code_dir.display()
+            ))),
+            many => Err(PlanError::during_build(format!(
+                "{function}: package '{}' has several binaries ({}); name one with Metadata.BuildProperties.Binary",
+                package.name,
+                many.join(", ")
+            ))),
+        },
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}

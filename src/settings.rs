@@ -1,0 +1,646 @@
+//! Flags, `samconfig.toml`/`.yaml` and environment variables merged once, in SAM's order
+//! (command line > environment fallback > `[env.build.parameters]` > `[env.global.parameters]`
+//! > default), into one `Settings`. Nothing later re-reads a flag or the environment.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use indexmap::IndexMap;
+use serde_yaml::{Mapping, Value};
+
+use crate::cli::BuildArgs;
+use crate::paths;
+use crate::plan::Profile;
+use crate::template::intrinsics::parse_parameter_overrides;
+use crate::ui::OutputFormat;
+
+/// A command-line mistake: exit code 2 with SAM's usage header (unless `bare`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    pub message: String,
+    /// SAM prints only the `Error:` line for some option conflicts.
+    pub bare: bool,
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError {
+        message: message.into(),
+        bare: false,
+    })
+}
+
+fn bare_usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError {
+        message: message.into(),
+        bare: true,
+    })
+}
+
+/// The environment variables samrs reads, captured once.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    vars: HashMap<String, String>,
+}
+
+impl Environment {
+    pub fn from_process() -> Environment {
+        Environment {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Environment {
+        Environment {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+/// Everything a build needs to know about what the user asked for.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cwd: PathBuf,
+    pub template_file: PathBuf,
+    pub build_dir: PathBuf,
+    /// The build dir as the user sees it (relative to the cwd when inside it).
+    pub build_dir_shown: String,
+    pub cache_dir: PathBuf,
+    pub base_dir: Option<PathBuf>,
+    pub resource_id: Option<String>,
+    pub exclude: Vec<String>,
+    pub parameter_overrides: IndexMap<String, String>,
+    pub region: Option<String>,
+    pub cached: bool,
+    pub parallel: bool,
+    pub debug: bool,
+    pub profile: Profile,
+    pub output: OutputFormat,
+    pub build_in_source: bool,
+    /// `Some(true)` to turn beta features on, `Some(false)` to turn them off.
+    pub beta_features: Option<bool>,
+    /// Whether `--beta-features`/`beta_features = true` asked for SAM's experimental notice.
+    pub beta_notice: bool,
+    /// Messages about the configuration for the log.
+    pub notices: Vec<String>,
+    /// Options given on the command line, for `--save-params`.
+    pub save_params: bool,
+    pub config_file: Option<PathBuf>,
+    pub config_env: String,
+    /// Variables handed to cargo (`RUST_LOG` under `--debug`).
+    pub rust_log_debug: bool,
+}
+
+/// The `[env.build.parameters]` over `[env.global.parameters]` values of a config file.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigValues {
+    pub file: Option<PathBuf>,
+    pub values: Mapping,
+}
+
+impl ConfigValues {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.values.get(key)
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(self.type_error(key, "a string", other)),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<bool>> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "on" => Ok(Some(true)),
+                "false" | "0" | "no" | "n" | "off" => Ok(Some(false)),
+                _ => Err(self.type_error(key, "true or false", &Value::String(s.clone()))),
+            },
+            Some(other) => Err(self.type_error(key, "true or false", other)),
+        }
+    }
+
+    fn list(&self, key: &str) -> Result<Option<Vec<String>>> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(vec![s.clone()])),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(self.type_error(key, "a list of strings", other)),
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(other) => Err(self.type_error(key, "a string or a list of strings", other)),
+        }
+    }
+
+    fn type_error(&self, key: &str, wanted: &str, found: &Value) -> anyhow::Error {
+        anyhow!(
+            "{}: '{key}' must be {wanted} (found {})",
+            self.file
+                .as_deref()
+                .map_or_else(|| "samconfig".to_string(), |f| f.display().to_string()),
+            crate::template::kind_of(found)
+        )
+    }
+}
+
+/// Merges the command line, the environment and the config file into `Settings`.
+pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Result<Settings> {
+    check_refused_options(args)?;
+
+    let template_from_cli = args.template_file.clone();
+    let config_dir = match &template_from_cli {
+        Some(t) => paths::absolute(t, cwd)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.to_path_buf()),
+        None => cwd.to_path_buf(),
+    };
+    let config_env = args.config_env.clone().unwrap_or_else(|| "default".into());
+    let mut notices = Vec::new();
+    let config = load_config(
+        &config_dir,
+        args.config_file.as_deref(),
+        &config_env,
+        &mut notices,
+    )?;
+
+    let template_file = match template_from_cli
+        .or_else(|| env.get("SAM_TEMPLATE_FILE").filter(|s| !s.is_empty()).map(PathBuf::from))
+        .map(Ok)
+        .or_else(|| {
+            config
+                .string("template_file")
+                .transpose()
+                .or_else(|| config.string("template").transpose())
+                .map(|r| r.map(PathBuf::from))
+        })
+        .transpose()?
+    {
+        Some(t) => paths::absolute(&t, cwd),
+        None => default_template(cwd),
+    };
+
+    let dir_option = |flag: &Option<PathBuf>, key: &str| -> Result<Option<PathBuf>> {
+        Ok(match flag {
+            Some(p) => Some(p.clone()),
+            None => config.string(key)?.map(PathBuf::from),
+        })
+    };
+    let build_dir_given = dir_option(&args.build_dir, "build_dir")?;
+    let build_dir_raw = build_dir_given
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".aws-sam/build"));
+    let build_dir = paths::absolute(&build_dir_raw, cwd);
+    let build_dir_shown = paths::to_template_string(&paths::relative(&build_dir, cwd));
+    let cache_dir = paths::absolute(
+        &dir_option(&args.cache_dir, "cache_dir")?.unwrap_or_else(|| PathBuf::from(".aws-sam/cache")),
+        cwd,
+    );
+    let base_dir = dir_option(&args.base_dir, "base_dir")?.map(|b| paths::absolute(&b, cwd));
+
+    let flag_pair = |on: bool, off: bool, key: &str| -> Result<Option<bool>> {
+        Ok(if on {
+            Some(true)
+        } else if off {
+            Some(false)
+        } else {
+            config.boolean(key)?
+        })
+    };
+    let cached = flag_pair(args.cached, args.no_cached, "cached")?.unwrap_or(false);
+    let parallel = flag_pair(args.parallel, false, "parallel")?.unwrap_or(false);
+    let debug = flag_pair(args.debug, false, "debug")?.unwrap_or(false);
+    let build_in_source =
+        flag_pair(args.build_in_source, args.no_build_in_source, "build_in_source")?
+            .unwrap_or(false);
+    if flag_pair(args.use_container, args.no_use_container, "use_container")? == Some(true) {
+        bail!(
+            "--use-container is not supported for rust-cargolambda functions: samrs builds natively with cargo-lambda and zig, so no container is needed. Remove -u/--use-container (or use_container from {})",
+            config
+                .file
+                .as_deref()
+                .map_or("samconfig".to_string(), |f| f.display().to_string())
+        );
+    }
+
+    let exclude = if args.exclude.is_empty() {
+        config.list("exclude")?.unwrap_or_default()
+    } else {
+        args.exclude.clone()
+    };
+    let region = match &args.region {
+        Some(r) => Some(r.clone()),
+        None => config.string("region")?,
+    };
+
+    let override_items = if !args.parameter_overrides.is_empty() {
+        args.parameter_overrides.clone()
+    } else {
+        config_parameter_overrides(&config)?
+    };
+    let parameter_overrides = parse_parameter_overrides(&override_items, cwd)
+        .map_err(|e| usage(format!("Invalid value for '--parameter-overrides': {e}")))?;
+
+    let profile = match env.get("SAM_BUILD_MODE") {
+        None | Some("") => Profile::Release,
+        Some(m) if m.eq_ignore_ascii_case("debug") => Profile::Debug,
+        Some(other) => {
+            return Err(usage(format!(
+                "Invalid value for 'mode': invalid choice: {other}. (choose from ['debug'])"
+            )));
+        }
+    };
+    let output = match args
+        .output
+        .clone()
+        .map(Ok)
+        .or_else(|| config.string("output").transpose())
+        .transpose()?
+        .as_deref()
+    {
+        Some(o) if o.eq_ignore_ascii_case("json") => OutputFormat::Json,
+        _ => OutputFormat::Text,
+    };
+
+    let config_beta = config.boolean("beta_features")?;
+    let beta_features = if args.beta_features {
+        Some(true)
+    } else if args.no_beta_features {
+        Some(false)
+    } else {
+        config_beta
+    };
+    let beta_notice = args.beta_features || (!args.no_beta_features && config_beta == Some(true));
+
+    Ok(Settings {
+        cwd: cwd.to_path_buf(),
+        template_file,
+        build_dir,
+        build_dir_shown,
+        cache_dir,
+        base_dir,
+        resource_id: args.resource_logical_id.clone(),
+        exclude,
+        parameter_overrides,
+        region,
+        cached,
+        parallel,
+        debug,
+        profile,
+        output,
+        build_in_source,
+        beta_features,
+        beta_notice,
+        notices,
+        save_params: args.save_params,
+        config_file: config.file.clone(),
+        config_env,
+        rust_log_debug: debug && env.get("RUST_LOG").is_none_or(str::is_empty),
+    })
+}
+
+fn default_template(cwd: &Path) -> PathBuf {
+    ["template.yaml", "template.yml", "template.json"]
+        .iter()
+        .map(|name| cwd.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| cwd.join("template.yml"))
+}
+
+/// Options that need a container or a hook: refused as SAM refuses them without one.
+fn check_refused_options(args: &BuildArgs) -> Result<()> {
+    if args.build_in_source && args.use_container {
+        return Err(bare_usage(
+            "You must not provide both the --build-in-source and --use-container parameters.",
+        ));
+    }
+    if !args.use_container {
+        let container_only = [
+            (!args.container_env_var.is_empty(), "--container-env-var"),
+            (args.container_env_var_file.is_some(), "--container-env-var-file"),
+            (!args.build_image.is_empty(), "--build-image"),
+            (args.mount_with.is_some(), "--mount-with"),
+        ];
+        if let Some((_, name)) = container_only.iter().find(|(given, _)| *given) {
+            return Err(bare_usage(format!(
+                "Missing required parameter, need the --use-container flag in order to use {name} flag."
+            )));
+        }
+    }
+    if let Some(hook) = &args.hook_name {
+        if hook != "terraform" {
+            return Err(usage(format!(
+                "Invalid value: {hook} is not a valid hook name.\nvalid package ids: ['terraform']"
+            )));
+        }
+        bail!(
+            "--hook-name terraform is not supported by samrs: it builds SAM templates only; use sam build for Terraform projects"
+        );
+    }
+    if args.skip_prepare_infra || args.prepare_infra || args.terraform_project_root_path.is_some() {
+        return Err(usage("Missing option --hook-name"));
+    }
+    Ok(())
+}
+
+fn config_parameter_overrides(config: &ConfigValues) -> Result<Vec<String>> {
+    Ok(match config.get("parameter_overrides") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Sequence(_)) => config.list("parameter_overrides")?.unwrap_or_default(),
+        Some(Value::Mapping(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                let key = k.as_str().unwrap_or_default();
+                let value = match v {
+                    Value::Sequence(items) => items
+                        .iter()
+                        .map(scalar_text)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => scalar_text(other),
+                };
+                format!("{key}={}", quote_override(&value))
+            })
+            .collect(),
+        Some(other) => return Err(config.type_error("parameter_overrides", "a string, a list or a table", other)),
+    })
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn quote_override(value: &str) -> String {
+    if value.contains(char::is_whitespace) || value.contains('"') {
+        format!("\"{}\"", value.replace('"', "\\\""))
+    } else {
+        value.to_string()
+    }
+}
+
+/// Finds and reads the config file, returning the merged build parameters of `env_name`.
+fn load_config(
+    config_dir: &Path,
+    config_file: Option<&Path>,
+    env_name: &str,
+    notices: &mut Vec<String>,
+) -> Result<ConfigValues> {
+    let file = match config_file {
+        Some(f) if f != Path::new("samconfig.toml") => {
+            let path = if f.is_absolute() {
+                f.to_path_buf()
+            } else {
+                config_dir.join(f)
+            };
+            if !path.is_file() {
+                bail!(
+                    "Config file {} does not exist or could not be read!",
+                    f.display()
+                );
+            }
+            Some(path)
+        }
+        _ => {
+            let found: Vec<PathBuf> = ["samconfig.toml", "samconfig.yaml", "samconfig.yml"]
+                .iter()
+                .map(|n| config_dir.join(n))
+                .filter(|p| p.is_file())
+                .collect();
+            if found.len() > 1 {
+                notices.push(format!(
+                    "More than one samconfig file found; using {}. To use another config file, please specify it using the '--config-file' flag.",
+                    found[0].file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                ));
+            }
+            found.into_iter().next()
+        }
+    };
+    let Some(file) = file else {
+        return Ok(ConfigValues::default());
+    };
+    let document = read_config_document(&file)?;
+    let version_ok = matches!(document.get("version"), Some(Value::Number(n)) if n.is_f64() || n.is_i64() || n.is_u64());
+    if !version_ok {
+        bail!(
+            "'version' key is not present or is in unrecognized format. Add `version = 0.1` at the top of {}",
+            file.display()
+        );
+    }
+    let section = |command: &str| -> Mapping {
+        document
+            .get(env_name)
+            .and_then(|e| e.get(command))
+            .and_then(|c| c.get("parameters"))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut values = section("global");
+    for (k, v) in section("build") {
+        values.insert(k, v);
+    }
+    Ok(ConfigValues {
+        file: Some(file),
+        values,
+    })
+}
+
+fn read_config_document(file: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(file).with_context(|| {
+        format!(
+            "Config file {} does not exist or could not be read!",
+            file.display()
+        )
+    })?;
+    let extension = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "toml" => {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| anyhow!("{}: {}", file.display(), e.to_string().trim()))?;
+            Ok(toml_to_yaml(&toml::Value::Table(table)))
+        }
+        "yaml" | "yml" => {
+            let value: Value = serde_yaml::from_str(&text)
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            Ok(value)
+        }
+        _ => bail!(
+            "Config file {} has an unsupported extension: use .toml, .yaml or .yml",
+            file.display()
+        ),
+    }
+}
+
+fn toml_to_yaml(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::Number((*i).into()),
+        toml::Value::Float(f) => Value::Number((*f).into()),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Sequence(items.iter().map(toml_to_yaml).collect()),
+        toml::Value::Table(t) => Value::Mapping(
+            t.iter()
+                .map(|(k, v)| (Value::String(k.clone()), toml_to_yaml(v)))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> BuildArgs {
+        BuildArgs::default()
+    }
+
+    fn project(config: Option<(&str, &str)>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("template.yaml"), "Resources: {}\n").expect("write");
+        if let Some((name, text)) = config {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn defaults_without_config() {
+        let dir = project(None);
+        let s = resolve_settings(&args(), &Environment::default(), dir.path()).expect("ok");
+        assert_eq!(s.template_file, dir.path().join("template.yaml"));
+        assert_eq!(s.build_dir, dir.path().join(".aws-sam/build"));
+        assert_eq!(s.build_dir_shown, ".aws-sam/build");
+        assert_eq!(s.profile, Profile::Release);
+        assert!(!s.cached);
+    }
+
+    #[test]
+    fn build_parameters_beat_global_and_cli_beats_both() {
+        let dir = project(Some((
+            "samconfig.toml",
+            "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"Stage=g\"\nregion = \"eu-west-1\"\n[default.build.parameters]\ncached = true\nexclude = \"FunctionB\"\nbuild_dir = \"out/build\"\n[dev.build.parameters]\nparameter_overrides = [\"Arch=arm64\", \"Rt=provided.al2023\"]\nexclude = [\"FunctionA\"]\n",
+        )));
+        let s = resolve_settings(&args(), &Environment::default(), dir.path()).expect("ok");
+        assert!(s.cached);
+        assert_eq!(s.exclude, ["FunctionB"]);
+        assert_eq!(s.build_dir, dir.path().join("out/build"));
+        assert_eq!(s.parameter_overrides.get("Stage").map(String::as_str), Some("g"));
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+
+        let mut dev = args();
+        dev.config_env = Some("dev".into());
+        let s = resolve_settings(&dev, &Environment::default(), dir.path()).expect("ok");
+        assert_eq!(s.exclude, ["FunctionA"]);
+        assert_eq!(s.parameter_overrides.len(), 2);
+        assert_eq!(s.region, None, "[default.global] does not apply to dev");
+
+        dev.exclude = vec!["FunctionB".into()];
+        dev.parameter_overrides = vec!["Stage=cli".into()];
+        let s = resolve_settings(&dev, &Environment::default(), dir.path()).expect("ok");
+        assert_eq!(s.exclude, ["FunctionB"]);
+        assert_eq!(s.parameter_overrides.keys().collect::<Vec<_>>(), ["Stage"]);
+    }
+
+    #[test]
+    fn yaml_config_and_table_overrides() {
+        let dir = project(Some((
+            "samconfig.yaml",
+            "version: 0.1\ndefault:\n  build:\n    parameters:\n      build_dir: yamlout\n      parameter_overrides:\n        A: 'x y'\n        L: [a, b]\n",
+        )));
+        let s = resolve_settings(&args(), &Environment::default(), dir.path()).expect("ok");
+        assert_eq!(s.build_dir, dir.path().join("yamlout"));
+        assert_eq!(s.parameter_overrides.get("A").map(String::as_str), Some("x y"));
+        assert_eq!(s.parameter_overrides.get("L").map(String::as_str), Some("a,b"));
+    }
+
+    #[test]
+    fn config_without_version_is_refused() {
+        let dir = project(Some(("samconfig.toml", "[default.build.parameters]\ncached = true\n")));
+        let err = resolve_settings(&args(), &Environment::default(), dir.path()).expect_err("no version");
+        assert!(err.to_string().starts_with("'version' key is not present"));
+    }
+
+    #[test]
+    fn missing_named_config_file_is_refused() {
+        let dir = project(None);
+        let mut a = args();
+        a.config_file = Some("nosuch.toml".into());
+        let err = resolve_settings(&a, &Environment::default(), dir.path()).expect_err("missing");
+        assert_eq!(err.to_string(), "Config file nosuch.toml does not exist or could not be read!");
+    }
+
+    #[test]
+    fn build_mode_comes_from_the_environment() {
+        let dir = project(None);
+        let debug = Environment::from_pairs(&[("SAM_BUILD_MODE", "debug")]);
+        assert_eq!(resolve_settings(&args(), &debug, dir.path()).expect("ok").profile, Profile::Debug);
+        let bad = Environment::from_pairs(&[("SAM_BUILD_MODE", "release")]);
+        let err = resolve_settings(&args(), &bad, dir.path()).expect_err("bad mode");
+        assert!(err.downcast_ref::<UsageError>().is_some());
+    }
+
+    #[test]
+    fn container_options_need_use_container() {
+        let dir = project(None);
+        let mut a = args();
+        a.build_image = vec!["img".into()];
+        let err = resolve_settings(&a, &Environment::default(), dir.path()).expect_err("refused");
+        let usage = err.downcast_ref::<UsageError>().expect("usage error");
+        assert!(usage.bare);
+        assert!(usage.message.contains("--build-image"));
+        a.use_container = true;
+        let err = resolve_settings(&a, &Environment::default(), dir.path()).expect_err("refused");
+        assert!(err.to_string().contains("--use-container is not supported"));
+    }
+
+    #[test]
+    fn template_option_moves_the_config_folder() {
+        let dir = project(Some(("samconfig.toml", "version = 0.1\n[default.build.parameters]\ncached = true\n")));
+        let infra = dir.path().join("infra");
+        std::fs::create_dir(&infra).expect("mkdir");
+        std::fs::write(infra.join("samconfig.toml"), "version = 0.1\n[default.build.parameters]\nparallel = true\n").expect("write");
+        let mut a = args();
+        a.template_file = Some("infra/template.yaml".into());
+        let s = resolve_settings(&a, &Environment::default(), dir.path()).expect("ok");
+        assert!(s.parallel && !s.cached);
+        assert_eq!(s.build_dir, dir.path().join(".aws-sam/build"), "paths stay relative to the cwd");
+    }
+}

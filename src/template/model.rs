@@ -1,0 +1,168 @@
+//! The plain data the template stage hands to the planner and the writer.
+
+use std::path::PathBuf;
+
+use serde_yaml::{Mapping, Value};
+
+/// Every stack of a project: the root first, then nested stacks depth first.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub stacks: Vec<Stack>,
+    /// Nested stacks that point at S3 or HTTP(S) and are therefore not built.
+    pub remote_stacks: Vec<RemoteStack>,
+}
+
+/// One template of the project.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// Logical ids from the root down to this stack; empty for the root.
+    pub path: Vec<String>,
+    /// The template file, absolute.
+    pub template_file: PathBuf,
+    /// The template's folder with symlinks resolved: relative paths in it start here.
+    pub dir: PathBuf,
+    /// The parsed template in long form, before Globals or intrinsics.
+    pub raw: Mapping,
+    pub functions: Vec<Function>,
+    pub layers: Vec<Layer>,
+    /// Local child stacks: (logical id, index of the child in `Project::stacks`).
+    pub children: Vec<(String, usize)>,
+}
+
+impl Stack {
+    /// `Stack1/Stack2/` for nested stacks, empty for the root.
+    pub fn prefix(&self) -> String {
+        self.path.iter().map(|p| format!("{p}/")).collect()
+    }
+}
+
+/// A nested stack that is skipped because its template is not local.
+#[derive(Debug, Clone)]
+pub struct RemoteStack {
+    pub full_path: String,
+}
+
+/// Which resource type declared a function; decides the code property's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionKind {
+    Serverless,
+    Lambda,
+}
+
+impl FunctionKind {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            FunctionKind::Serverless => "AWS::Serverless::Function",
+            FunctionKind::Lambda => "AWS::Lambda::Function",
+        }
+    }
+
+    /// `CodeUri` or `Code`.
+    pub fn code_property(self) -> &'static str {
+        match self {
+            FunctionKind::Serverless => "CodeUri",
+            FunctionKind::Lambda => "Code",
+        }
+    }
+}
+
+/// Lambda's two instruction sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Why a function is left unbuilt (SAM's rules, spec §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    S3Code,
+    EcrImage,
+    InlineCode,
+    Prezipped,
+    SkipBuild,
+    ImageWithoutBuildInfo,
+}
+
+/// A function resource with its build-deciding properties resolved.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub logical_id: String,
+    /// `<stack path>/<id>` where id is `Metadata.SamResourceId` or the logical id.
+    pub full_path: String,
+    /// Index of the declaring stack in `Project::stacks`.
+    pub stack: usize,
+    pub kind: FunctionKind,
+    pub runtime: Option<Value>,
+    /// The resolved `Architectures` value, checked by the planner.
+    pub architectures: Option<Value>,
+    pub handler: Option<Value>,
+    /// The resolved CodeUri/Code string (`.` when missing or unresolvable).
+    pub code_uri: String,
+    /// `code_uri` joined to the template's folder (or the base dir), normalised.
+    pub code_dir: PathBuf,
+    pub package_type: String,
+    /// The resolved Metadata, as written back into the built template.
+    pub metadata: Mapping,
+    pub function_name: Option<String>,
+    pub skip: Option<SkipReason>,
+}
+
+impl Function {
+    pub fn build_method(&self) -> Option<&Value> {
+        self.metadata.get("BuildMethod")
+    }
+}
+
+/// Which resource type declared a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LayerKind {
+    Serverless,
+    Lambda,
+}
+
+impl LayerKind {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            LayerKind::Serverless => "AWS::Serverless::LayerVersion",
+            LayerKind::Lambda => "AWS::Lambda::LayerVersion",
+        }
+    }
+
+    /// `ContentUri` or `Content`.
+    pub fn content_property(self) -> &'static str {
+        match self {
+            LayerKind::Serverless => "ContentUri",
+            LayerKind::Lambda => "Content",
+        }
+    }
+}
+
+/// A layer resource (built only when it has a BuildMethod).
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub logical_id: String,
+    pub full_path: String,
+    pub stack: usize,
+    pub kind: LayerKind,
+    pub content_uri: String,
+    pub content_dir: PathBuf,
+    pub metadata: Mapping,
+    pub compatible_runtimes: Option<Value>,
+    pub compatible_architectures: Option<Value>,
+}
+
+impl Layer {
+    pub fn build_method(&self) -> Option<&Value> {
+        self.metadata.get("BuildMethod")
+    }
+}
