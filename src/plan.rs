@@ -597,7 +597,28 @@ pub fn plan_cargo_builds(
         }
         build.outputs.push((index, bin));
     }
+    separate_glibc_flavours(&mut builds);
     Ok(builds)
+}
+
+/// cargo-zigbuild's linker path differs between the glibc-pinned targets of provided.al2 and
+/// the plain targets of provided.al2023, and cargo rebuilds every crate when it changes. When a
+/// project has both on one architecture, the plain ones build in `<target>/al2023` so that
+/// neither invalidates the other (SAM rebuilds everything on each switch).
+fn separate_glibc_flavours(builds: &mut [CargoBuild]) {
+    let pinned: Vec<(PathBuf, Architecture)> = builds
+        .iter()
+        .filter(|b| b.target.runtime == Runtime::ProvidedAl2)
+        .map(|b| (b.target_directory.clone(), b.target.architecture))
+        .collect();
+    for build in builds.iter_mut() {
+        let shares_folder = pinned.iter().any(|(dir, arch)| {
+            *dir == build.target_directory && *arch == build.target.architecture
+        });
+        if build.target.runtime != Runtime::ProvidedAl2 && shares_folder {
+            build.target_directory = build.target_directory.join("al2023");
+        }
+    }
 }
 
 fn choose_binary(
@@ -634,5 +655,348 @@ fn list_or_none(items: &[String]) -> String {
         "none".into()
     } else {
         items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::{ProjectOptions, load::parse_template, load_project_with};
+    use indexmap::IndexMap;
+    use std::path::Path;
+
+    fn project(templates: &[(&str, &str)]) -> Project {
+        let files: BTreeMap<PathBuf, String> = templates
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect();
+        let options = ProjectOptions {
+            template_file: PathBuf::from(templates[0].0),
+            base_dir: None,
+            parameter_overrides: IndexMap::new(),
+            region: None,
+        };
+        load_project_with(&options, &|path: &Path| {
+            let text = files
+                .get(path)
+                .ok_or_else(|| anyhow::anyhow!("Template file not found at {}", path.display()))?;
+            parse_template(text)
+        })
+        .expect("template loads")
+    }
+
+    fn rust_fn(id: &str, code: &str, binary: &str, runtime: &str, arch: &str) -> String {
+        format!(
+            "  {id}:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties: {{Binary: {binary}}}\n    Properties: {{CodeUri: {code}, Handler: bootstrap, Runtime: {runtime}, Architectures: [{arch}]}}\n"
+        )
+    }
+
+    fn counter() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("uuid-{n}")
+        }
+    }
+
+    fn plan_all(p: &Project) -> Vec<BuildDefinition> {
+        let selection = select_functions(p, None, &[]).expect("select");
+        let checked = check_functions(p, &selection).expect("check");
+        build_definitions(p, &checked, &[], false, counter())
+    }
+
+    fn package(bins: &[&str]) -> PackageInfo {
+        PackageInfo {
+            name: "pkg".into(),
+            bins: bins.iter().map(|b| b.to_string()).collect(),
+            target_directory: PathBuf::from("/p/target"),
+        }
+    }
+
+    #[test]
+    fn identical_functions_share_a_definition_whatever_their_handler() {
+        let text = format!(
+            "Resources:\n{}{}  F3: {{Type: AWS::Serverless::Function, Metadata: {{BuildMethod: rust-cargolambda, BuildProperties: {{Binary: a}}}}, Properties: {{CodeUri: ./, Handler: other, Runtime: provided.al2}}}}\n",
+            rust_fn("F1", ".", "a", "provided.al2", "x86_64"),
+            rust_fn("F2", "b", "a", "provided.al2", "x86_64"),
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let defs = plan_all(&p);
+        assert_eq!(defs.len(), 2);
+        let names: Vec<Vec<&str>> = defs
+            .iter()
+            .map(|d| {
+                d.functions
+                    .iter()
+                    .map(|f| f.get(&p).logical_id.as_str())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(names, [vec!["F1", "F3"], vec!["F2"]]);
+        assert_eq!(defs[0].code_uri, "/p");
+        assert_eq!(defs[0].handler, "bootstrap");
+    }
+
+    #[test]
+    fn one_cargo_run_per_package_target_and_profile() {
+        let text = format!(
+            "Resources:\n{}{}{}{}",
+            rust_fn("A", ".", "a", "provided.al2", "x86_64"),
+            rust_fn("B", ".", "b", "provided.al2", "x86_64"),
+            rust_fn("C", ".", "a", "provided.al2023", "arm64"),
+            rust_fn("D", ".", "b", "provided.al2023", "arm64"),
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let defs = plan_all(&p);
+        let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
+        let builds = plan_cargo_builds(&p, &defs, &packages, Profile::Release).expect("plan");
+        assert_eq!(builds.len(), 2);
+        assert_eq!(
+            builds[0].args(),
+            [
+                "lambda",
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-gnu.2.26",
+                "--bin",
+                "a",
+                "--bin",
+                "b"
+            ]
+        );
+        assert_eq!(
+            builds[1].args(),
+            [
+                "lambda",
+                "build",
+                "--release",
+                "--arm64",
+                "--bin",
+                "a",
+                "--bin",
+                "b"
+            ]
+        );
+        assert_eq!(
+            builds[0].outputs,
+            [(0, "a".to_string()), (1, "b".to_string())]
+        );
+        assert_eq!(
+            builds[1].bootstrap_path("a"),
+            PathBuf::from("/p/target/lambda/a/bootstrap")
+        );
+    }
+
+    #[test]
+    fn target_flags_and_debug_profile_follow_sam() {
+        let flags = |runtime, architecture| {
+            Target {
+                runtime,
+                architecture,
+            }
+            .cargo_flags()
+        };
+        assert_eq!(
+            flags(Runtime::ProvidedAl2, Architecture::Arm64),
+            ["--target", "aarch64-unknown-linux-gnu.2.26"]
+        );
+        assert!(flags(Runtime::ProvidedAl2023, Architecture::X86_64).is_empty());
+        assert_eq!(flags(Runtime::Provided, Architecture::Arm64), ["--arm64"]);
+        let build = CargoBuild {
+            dir: PathBuf::from("/p"),
+            package: "p".into(),
+            target: Target {
+                runtime: Runtime::ProvidedAl2,
+                architecture: Architecture::X86_64,
+            },
+            profile: Profile::Debug,
+            bins: vec!["a".into()],
+            target_directory: PathBuf::from("/p/target"),
+            outputs: vec![],
+        };
+        assert_eq!(
+            build.args(),
+            [
+                "lambda",
+                "build",
+                "--target",
+                "x86_64-unknown-linux-gnu.2.26",
+                "--bin",
+                "a"
+            ]
+        );
+    }
+
+    #[test]
+    fn mixed_glibc_flavours_on_one_architecture_use_separate_target_folders() {
+        let text = format!(
+            "Resources:\n{}{}{}",
+            rust_fn("A", ".", "a", "provided.al2", "x86_64"),
+            rust_fn("B", ".", "a", "provided.al2023", "x86_64"),
+            rust_fn("C", ".", "a", "provided.al2023", "arm64"),
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let defs = plan_all(&p);
+        let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a"]))]);
+        let builds = plan_cargo_builds(&p, &defs, &packages, Profile::Release).expect("plan");
+        let dirs: Vec<&Path> = builds
+            .iter()
+            .map(|b| b.target_directory.as_path())
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                Path::new("/p/target"),
+                Path::new("/p/target/al2023"),
+                Path::new("/p/target")
+            ]
+        );
+    }
+
+    #[test]
+    fn binary_is_the_only_bin_or_must_be_named() {
+        let text = "Resources:\n  F: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda}, Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2}}\n";
+        let p = project(&[("/p/template.yaml", text)]);
+        let defs = plan_all(&p);
+        let one = BTreeMap::from([(PathBuf::from("/p"), package(&["only"]))]);
+        let builds = plan_cargo_builds(&p, &defs, &one, Profile::Release).expect("plan");
+        assert_eq!(builds[0].bins, ["only"]);
+        let two = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
+        let err = plan_cargo_builds(&p, &defs, &two, Profile::Release).expect_err("ambiguous");
+        assert!(err.message.contains("several binaries (a, b)"), "{err}");
+
+        let named = format!(
+            "Resources:\n{}",
+            rust_fn("F", ".", "nope", "provided.al2", "x86_64")
+        );
+        let p = project(&[("/p/template.yaml", &named)]);
+        let err =
+            plan_cargo_builds(&p, &plan_all(&p), &two, Profile::Release).expect_err("missing bin");
+        assert!(
+            err.message.contains("Binary 'nope' is not a binary target"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn previous_uuids_are_kept_and_come_first() {
+        let text = format!(
+            "Resources:\n{}{}",
+            rust_fn("A", ".", "a", "provided.al2", "x86_64"),
+            rust_fn("B", ".", "b", "provided.al2", "x86_64"),
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let selection = select_functions(&p, None, &[]).expect("select");
+        let checked = check_functions(&p, &selection).expect("check");
+        let metadata: Mapping =
+            serde_yaml::from_str("BuildMethod: rust-cargolambda\nBuildProperties: {Binary: b}\n")
+                .expect("yaml");
+        let previous = [PreviousDefinition {
+            uuid: "old-b".into(),
+            code_uri: "/p".into(),
+            runtime: "provided.al2".into(),
+            architecture: "x86_64".into(),
+            package_type: "Zip".into(),
+            metadata,
+            source_hash: "h".into(),
+            manifest_hash: String::new(),
+        }];
+        let defs = build_definitions(&p, &checked, &previous, false, counter());
+        let uuids: Vec<&str> = defs.iter().map(|d| d.uuid.as_str()).collect();
+        assert_eq!(uuids, ["old-b", "uuid-1"]);
+        assert_eq!(defs[0].source_hash, "h");
+    }
+
+    #[test]
+    fn selection_by_name_exclusion_and_skips() {
+        let child = format!(
+            "Resources:\n{}",
+            rust_fn("Inner", "..", "a", "provided.al2", "x86_64")
+        );
+        let root = format!(
+            "Resources:\n{}{}  S3: {{Type: AWS::Serverless::Function, Properties: {{CodeUri: 's3://b/k.zip', Handler: h, Runtime: provided.al2}}}}\n  Child: {{Type: AWS::Serverless::Application, Properties: {{Location: child/template.yaml}}}}\n",
+            rust_fn("A", ".", "a", "provided.al2", "x86_64"),
+            rust_fn("B", ".", "b", "provided.al2", "x86_64"),
+        );
+        let p = project(&[
+            ("/p/template.yaml", &root),
+            ("/p/child/template.yaml", &child),
+        ]);
+        let all = select_functions(&p, None, &["B".into()]).expect("select");
+        let names: Vec<&str> = all
+            .functions
+            .iter()
+            .map(|f| f.get(&p).full_path.as_str())
+            .collect();
+        assert_eq!(names, ["A", "Child/Inner"]);
+
+        let one = select_functions(&p, Some("Inner"), &[]).expect("by id");
+        assert!(one.single_resource);
+        assert_eq!(one.functions[0].get(&p).full_path, "Child/Inner");
+        assert_eq!(
+            select_functions(&p, Some("Child/Inner"), &[])
+                .expect("by path")
+                .functions,
+            one.functions
+        );
+
+        let excluded = select_functions(&p, Some("B"), &["B".into()]).expect("named wins");
+        assert_eq!(excluded.notices.len(), 1);
+
+        let err = select_functions(&p, Some("Nope"), &[]).expect_err("unknown");
+        assert!(
+            err.message
+                .starts_with("Unable to find a function or layer with name 'Nope'")
+        );
+        assert!(!err.before_build);
+    }
+
+    #[test]
+    fn check_reports_problems_with_the_property_and_the_fix() {
+        let check = |props: &str, metadata: &str| {
+            let text = format!(
+                "Resources:\n  F: {{Type: AWS::Serverless::Function, Metadata: {metadata}, Properties: {props}}}\n"
+            );
+            let p = project(&[("/p/template.yaml", &text)]);
+            let selection = select_functions(&p, None, &[]).expect("select");
+            check_functions(&p, &selection).expect_err("refused")
+        };
+        let rust = "{BuildMethod: rust-cargolambda}";
+        let err = check("{Runtime: provided.al2}", rust);
+        assert!(
+            err.before_build
+                && err
+                    .message
+                    .starts_with("Could not find handler for function: F")
+        );
+        let err = check(
+            "{Handler: b, Runtime: provided.al2, Architectures: [x86_64, arm64]}",
+            rust,
+        );
+        assert!(err.before_build && err.message.contains("should be a list of length 1"));
+        let err = check("{Handler: b, Runtime: nodejs99.x}", rust);
+        assert!(
+            err.message
+                .starts_with("'nodejs99.x' runtime is not supported")
+        );
+        let err = check("{Handler: b}", rust);
+        assert!(err.message.contains("has no Runtime"));
+        let err = check(
+            "{Handler: b, Runtime: provided.al2, Architectures: [x86]}",
+            rust,
+        );
+        assert!(err.message.starts_with("Architecture x86 is not supported"));
+        let err = check(
+            "{Handler: b, Runtime: provided.al2}",
+            "{BuildMethod: makefile}",
+        );
+        assert!(
+            err.message
+                .contains("BuildMethod 'makefile' is not supported by samrs")
+        );
+        assert!(err.message.contains("--exclude F"));
+        let err = check("{Handler: b, Runtime: {Ref: Rt}}", rust);
+        assert!(err.message.contains("parameter 'Rt' has no value"), "{err}");
     }
 }

@@ -14,8 +14,8 @@ use serde_yaml::{Mapping, Value};
 
 use crate::build::elf::{check_bootstrap, read_elf};
 use crate::build::process::{describe_command, describe_status, run_streaming};
-use crate::build::tools::{Tools, find_tools, zig_available};
 use crate::build::read_packages;
+use crate::build::tools::{Tools, find_tools, zig_available};
 use crate::cli::{BuildArgs, Cli, Command, normalize_args};
 use crate::output::build_toml;
 use crate::output::staging::{Staging, check_build_dir, lock_build_dir};
@@ -117,7 +117,10 @@ fn usage_from_clap(error: &clap::Error) -> UsageError {
             format!("Invalid value for '{option}': '{value}' is not valid.")
         }
         ErrorKind::NoEquals | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
-            format!("Option '{}' requires an argument.", arg.split_whitespace().next().unwrap_or_default())
+            format!(
+                "Option '{}' requires an argument.",
+                arg.split_whitespace().next().unwrap_or_default()
+            )
         }
         _ => error
             .render()
@@ -142,7 +145,9 @@ fn report(ui: &Ui, failure: &Failure) {
     };
     match failure {
         Failure::Usage(usage) if !usage.bare => {
-            eprintln!("\nUsage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]\nTry 'samrs build -h' for help.\n");
+            eprintln!(
+                "\nUsage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]\nTry 'samrs build -h' for help.\n"
+            );
         }
         Failure::Build(_) if ui.format == OutputFormat::Text => ui.failure_banner(),
         _ => {}
@@ -192,12 +197,8 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     ));
     report_skipped(&project, ui);
 
-    let selection = select_functions(
-        &project,
-        settings.resource_id.as_deref(),
-        &settings.exclude,
-    )
-    .map_err(Failure::from_plan)?;
+    let selection = select_functions(&project, settings.resource_id.as_deref(), &settings.exclude)
+        .map_err(Failure::from_plan)?;
     for notice in &selection.notices {
         ui.warn(notice);
     }
@@ -430,7 +431,11 @@ fn run_cargo_build(
         build.dir.display(),
         build.target_directory.display()
     ));
-    let mut progress = ui.cargo_progress(&format!("Compiling {} [{}]", build.package, build.bins.join(", ")));
+    let mut progress = ui.cargo_progress(&format!(
+        "Compiling {} [{}]",
+        build.package,
+        build.bins.join(", ")
+    ));
     let output = run_streaming(&mut command, |_, line| progress.line(line));
     let output = match output {
         Ok(output) => output,
@@ -548,7 +553,14 @@ fn write_templates(
             metadata.remove("SamResourceId");
             metadata.insert(
                 "SamResourceId".into(),
-                Value::String(function.full_path.rsplit('/').next().unwrap_or_default().to_string()),
+                Value::String(
+                    function
+                        .full_path
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
             );
             built[function.stack].insert(
                 function.logical_id.clone(),
@@ -619,14 +631,16 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .with_context(|| format!("Unable to create {}", parent.display()))?;
-    let mut temp = tempfile::NamedTempFile::new_in(parent)
-        .with_context(|| format!("Unable to write {}", path.display()))?;
-    std::io::Write::write_all(&mut temp, text.as_bytes())
-        .with_context(|| format!("Unable to write {}", path.display()))?;
-    temp.persist(path)
-        .map_err(|e| anyhow!(e.error))
-        .with_context(|| format!("Unable to write {}", path.display()))?;
-    Ok(())
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = parent.join(format!(".{name}.samrs-tmp-{}", std::process::id()));
+    let result = std::fs::write(&temp, text).and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.with_context(|| format!("Unable to write {}", path.display()))
 }
 
 fn report_success(

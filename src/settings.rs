@@ -191,7 +191,11 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
     )?;
 
     let template_file = match template_from_cli
-        .or_else(|| env.get("SAM_TEMPLATE_FILE").filter(|s| !s.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            env.get("SAM_TEMPLATE_FILE")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
         .map(Ok)
         .or_else(|| {
             config
@@ -219,7 +223,8 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
     let build_dir = paths::absolute(&build_dir_raw, cwd);
     let build_dir_shown = paths::to_template_string(&paths::relative(&build_dir, cwd));
     let cache_dir = paths::absolute(
-        &dir_option(&args.cache_dir, "cache_dir")?.unwrap_or_else(|| PathBuf::from(".aws-sam/cache")),
+        &dir_option(&args.cache_dir, "cache_dir")?
+            .unwrap_or_else(|| PathBuf::from(".aws-sam/cache")),
         cwd,
     );
     let base_dir = dir_option(&args.base_dir, "base_dir")?.map(|b| paths::absolute(&b, cwd));
@@ -236,9 +241,12 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
     let cached = flag_pair(args.cached, args.no_cached, "cached")?.unwrap_or(false);
     let parallel = flag_pair(args.parallel, false, "parallel")?.unwrap_or(false);
     let debug = flag_pair(args.debug, false, "debug")?.unwrap_or(false);
-    let build_in_source =
-        flag_pair(args.build_in_source, args.no_build_in_source, "build_in_source")?
-            .unwrap_or(false);
+    let build_in_source = flag_pair(
+        args.build_in_source,
+        args.no_build_in_source,
+        "build_in_source",
+    )?
+    .unwrap_or(false);
     if flag_pair(args.use_container, args.no_use_container, "use_container")? == Some(true) {
         bail!(
             "--use-container is not supported for rust-cargolambda functions: samrs builds natively with cargo-lambda and zig, so no container is needed. Remove -u/--use-container (or use_container from {})",
@@ -343,7 +351,10 @@ fn check_refused_options(args: &BuildArgs) -> Result<()> {
     if !args.use_container {
         let container_only = [
             (!args.container_env_var.is_empty(), "--container-env-var"),
-            (args.container_env_var_file.is_some(), "--container-env-var-file"),
+            (
+                args.container_env_var_file.is_some(),
+                "--container-env-var-file",
+            ),
             (!args.build_image.is_empty(), "--build-image"),
             (args.mount_with.is_some(), "--mount-with"),
         ];
@@ -379,17 +390,21 @@ fn config_parameter_overrides(config: &ConfigValues) -> Result<Vec<String>> {
             .map(|(k, v)| {
                 let key = k.as_str().unwrap_or_default();
                 let value = match v {
-                    Value::Sequence(items) => items
-                        .iter()
-                        .map(scalar_text)
-                        .collect::<Vec<_>>()
-                        .join(","),
+                    Value::Sequence(items) => {
+                        items.iter().map(scalar_text).collect::<Vec<_>>().join(",")
+                    }
                     other => scalar_text(other),
                 };
                 format!("{key}={}", quote_override(&value))
             })
             .collect(),
-        Some(other) => return Err(config.type_error("parameter_overrides", "a string, a list or a table", other)),
+        Some(other) => {
+            return Err(config.type_error(
+                "parameter_overrides",
+                "a string, a list or a table",
+                other,
+            ));
+        }
     })
 }
 
@@ -491,14 +506,14 @@ fn read_config_document(file: &Path) -> Result<Value> {
         .to_ascii_lowercase();
     match extension.as_str() {
         "toml" => {
-            let table: toml::Table = text
-                .parse()
-                .map_err(|e: toml::de::Error| anyhow!("{}: {}", file.display(), e.to_string().trim()))?;
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                anyhow!("{}: {}", file.display(), e.to_string().trim())
+            })?;
             Ok(toml_to_yaml(&toml::Value::Table(table)))
         }
         "yaml" | "yml" => {
-            let value: Value = serde_yaml::from_str(&text)
-                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let value: Value =
+                serde_yaml::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             Ok(value)
         }
         _ => bail!(
@@ -562,7 +577,10 @@ mod tests {
         assert!(s.cached);
         assert_eq!(s.exclude, ["FunctionB"]);
         assert_eq!(s.build_dir, dir.path().join("out/build"));
-        assert_eq!(s.parameter_overrides.get("Stage").map(String::as_str), Some("g"));
+        assert_eq!(
+            s.parameter_overrides.get("Stage").map(String::as_str),
+            Some("g")
+        );
         assert_eq!(s.region.as_deref(), Some("eu-west-1"));
 
         let mut dev = args();
@@ -587,14 +605,24 @@ mod tests {
         )));
         let s = resolve_settings(&args(), &Environment::default(), dir.path()).expect("ok");
         assert_eq!(s.build_dir, dir.path().join("yamlout"));
-        assert_eq!(s.parameter_overrides.get("A").map(String::as_str), Some("x y"));
-        assert_eq!(s.parameter_overrides.get("L").map(String::as_str), Some("a,b"));
+        assert_eq!(
+            s.parameter_overrides.get("A").map(String::as_str),
+            Some("x y")
+        );
+        assert_eq!(
+            s.parameter_overrides.get("L").map(String::as_str),
+            Some("a,b")
+        );
     }
 
     #[test]
     fn config_without_version_is_refused() {
-        let dir = project(Some(("samconfig.toml", "[default.build.parameters]\ncached = true\n")));
-        let err = resolve_settings(&args(), &Environment::default(), dir.path()).expect_err("no version");
+        let dir = project(Some((
+            "samconfig.toml",
+            "[default.build.parameters]\ncached = true\n",
+        )));
+        let err =
+            resolve_settings(&args(), &Environment::default(), dir.path()).expect_err("no version");
         assert!(err.to_string().starts_with("'version' key is not present"));
     }
 
@@ -604,14 +632,22 @@ mod tests {
         let mut a = args();
         a.config_file = Some("nosuch.toml".into());
         let err = resolve_settings(&a, &Environment::default(), dir.path()).expect_err("missing");
-        assert_eq!(err.to_string(), "Config file nosuch.toml does not exist or could not be read!");
+        assert_eq!(
+            err.to_string(),
+            "Config file nosuch.toml does not exist or could not be read!"
+        );
     }
 
     #[test]
     fn build_mode_comes_from_the_environment() {
         let dir = project(None);
         let debug = Environment::from_pairs(&[("SAM_BUILD_MODE", "debug")]);
-        assert_eq!(resolve_settings(&args(), &debug, dir.path()).expect("ok").profile, Profile::Debug);
+        assert_eq!(
+            resolve_settings(&args(), &debug, dir.path())
+                .expect("ok")
+                .profile,
+            Profile::Debug
+        );
         let bad = Environment::from_pairs(&[("SAM_BUILD_MODE", "release")]);
         let err = resolve_settings(&args(), &bad, dir.path()).expect_err("bad mode");
         assert!(err.downcast_ref::<UsageError>().is_some());
@@ -633,14 +669,25 @@ mod tests {
 
     #[test]
     fn template_option_moves_the_config_folder() {
-        let dir = project(Some(("samconfig.toml", "version = 0.1\n[default.build.parameters]\ncached = true\n")));
+        let dir = project(Some((
+            "samconfig.toml",
+            "version = 0.1\n[default.build.parameters]\ncached = true\n",
+        )));
         let infra = dir.path().join("infra");
         std::fs::create_dir(&infra).expect("mkdir");
-        std::fs::write(infra.join("samconfig.toml"), "version = 0.1\n[default.build.parameters]\nparallel = true\n").expect("write");
+        std::fs::write(
+            infra.join("samconfig.toml"),
+            "version = 0.1\n[default.build.parameters]\nparallel = true\n",
+        )
+        .expect("write");
         let mut a = args();
         a.template_file = Some("infra/template.yaml".into());
         let s = resolve_settings(&a, &Environment::default(), dir.path()).expect("ok");
         assert!(s.parallel && !s.cached);
-        assert_eq!(s.build_dir, dir.path().join(".aws-sam/build"), "paths stay relative to the cwd");
+        assert_eq!(
+            s.build_dir,
+            dir.path().join(".aws-sam/build"),
+            "paths stay relative to the cwd"
+        );
     }
 }

@@ -10,7 +10,7 @@ pub mod stacks;
 pub use model::{
     Architecture, Function, FunctionKind, Layer, LayerKind, Project, RemoteStack, SkipReason, Stack,
 };
-pub use stacks::{ProjectOptions, load_project};
+pub use stacks::{ProjectOptions, load_project, load_project_with};
 
 use serde_yaml::Value;
 

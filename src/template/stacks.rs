@@ -30,8 +30,21 @@ pub struct ProjectOptions {
     pub region: Option<String>,
 }
 
-/// Reads the root template and every local nested stack below it.
+/// Reads the root template and every local nested stack below it from disk.
 pub fn load_project(options: &ProjectOptions) -> Result<Project> {
+    load_project_with(options, &|path: &Path| {
+        if !path.is_file() {
+            bail!("Template file not found at {}", path.display());
+        }
+        load_template_file(path)
+    })
+}
+
+/// Like `load_project`, with templates read by `read` (tests hand in text from memory).
+pub fn load_project_with(
+    options: &ProjectOptions,
+    read: &dyn Fn(&Path) -> Result<Value>,
+) -> Result<Project> {
     let mut project = Project {
         stacks: Vec::new(),
         remote_stacks: Vec::new(),
@@ -39,6 +52,7 @@ pub fn load_project(options: &ProjectOptions) -> Result<Project> {
     let mut chain = Vec::new();
     load_stack(
         options,
+        read,
         Vec::new(),
         &options.template_file,
         &options.parameter_overrides,
@@ -50,16 +64,14 @@ pub fn load_project(options: &ProjectOptions) -> Result<Project> {
 
 fn load_stack(
     options: &ProjectOptions,
+    read: &dyn Fn(&Path) -> Result<Value>,
     path: Vec<String>,
     template_file: &Path,
     parameters: &IndexMap<String, String>,
     project: &mut Project,
     chain: &mut Vec<PathBuf>,
 ) -> Result<usize> {
-    if !template_file.is_file() {
-        bail!("Template file not found at {}", template_file.display());
-    }
-    let document = load_template_file(template_file)?;
+    let document = read(template_file)?;
     let Value::Mapping(raw) = document else {
         bail!(
             "Failed to parse template {}: the document must be a map (found {})",
@@ -180,6 +192,7 @@ fn load_stack(
         child_path.push(logical_id.clone());
         let child = load_stack(
             options,
+            read,
             child_path,
             &file,
             &child_parameters,

@@ -1,0 +1,192 @@
+//! Shared helpers for the end-to-end tests: throwaway copies of `fixtures/`, the tool PATH
+//! (cargo-lambda installed by `scripts/ensure-tools`), running `samrs`, and reading results.
+
+#![allow(dead_code)]
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+/// Real cargo-lambda runs share one target folder; this keeps them one at a time, since
+/// builds of one bin for different targets write the same `target/lambda/<bin>/bootstrap`.
+static CARGO_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn cargo_lock() -> MutexGuard<'static, ()> {
+    CARGO_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target folder all fixture builds share, so dependencies compile once per target.
+pub fn shared_target_dir() -> PathBuf {
+    repo_root().join("target").join("fixtures-target")
+}
+
+/// PATH with the tools folder first: `SAMRS_TOOLS_BIN`, else `<repo>/.ci/venv/bin`.
+pub fn tools_path() -> OsString {
+    let mut dirs = Vec::new();
+    if let Some(bin) = std::env::var_os("SAMRS_TOOLS_BIN") {
+        dirs.push(PathBuf::from(bin));
+    } else {
+        let venv = repo_root().join(".ci/venv/bin");
+        if venv.is_dir() {
+            dirs.push(venv);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).expect("PATH entries are valid")
+}
+
+/// Fails the test with the fix when a real tool is missing.
+pub fn require_tool(name: &str) {
+    let path = tools_path();
+    if which::which_in(name, Some(&path), ".").is_err() {
+        panic!(
+            "`{name}` is not on PATH. Run `scripts/ensure-tools` (or `scripts/test`, which runs it), or set SAMRS_TOOLS_BIN to the folder that holds it."
+        );
+    }
+}
+
+/// Copies a fixture into a fresh temporary folder (without `target/` or `.aws-sam/`).
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("samrs-{name}-"))
+        .tempdir()
+        .expect("temp dir");
+    copy_tree(&repo_root().join("fixtures").join(name), tmp.path());
+    tmp
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        name != "target" && name != ".aws-sam"
+    }) {
+        let entry = entry.expect("readable fixture");
+        let relative = entry.path().strip_prefix(from).expect("inside");
+        let target = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A `samrs` command in `dir` with the tool PATH and the shared target folder.
+pub fn samrs(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samrs"));
+    command
+        .current_dir(dir)
+        .env("PATH", tools_path())
+        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env_remove("SAM_BUILD_MODE")
+        .env_remove("SAM_TEMPLATE_FILE")
+        .env_remove("SAM_DEBUG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The result of a run, with text outputs.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("samrs runs");
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
+        "samrs panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// `run` that also asserts success, printing both streams when it fails.
+pub fn run_ok(command: &mut Command) -> Run {
+    let run = run(command);
+    assert_eq!(
+        run.code, 0,
+        "samrs failed\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+/// SAM's success banner for the default build folder.
+pub const SUCCESS_STDOUT: &str = "\nBuild Succeeded\n\nBuilt Artifacts  : .aws-sam/build\nBuilt Template   : .aws-sam/build/template.yaml\n\nCommands you can use next\n=========================\n[*] Validate SAM template: sam validate\n[*] Invoke Function: sam local invoke\n[*] Test Function in the Cloud: sam sync --stack-name {{stack-name}} --watch\n[*] Deploy: sam deploy --guided\n";
+
+/// Relative paths and mode bits of every file under `dir`, sorted.
+pub fn tree(dir: &Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files: Vec<(String, u32)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("readable"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let mode = e.metadata().expect("metadata").permissions().mode() & 0o777;
+            let path = e
+                .path()
+                .strip_prefix(dir)
+                .expect("inside")
+                .to_string_lossy()
+                .into_owned();
+            (path, mode)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every file under `dir` with its bytes, for "nothing changed" checks.
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    tree(dir)
+        .into_iter()
+        .map(|(path, _)| {
+            let bytes = std::fs::read(dir.join(&path)).expect("read");
+            (path, bytes)
+        })
+        .collect()
+}
+
+pub fn read_yaml(path: &Path) -> serde_yaml::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).expect("valid YAML")
+}
+
+pub fn read_toml(path: &Path) -> toml::Table {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.parse().expect("valid TOML")
+}
+
+/// The ELF machine of a file: 62 = x86-64, 183 = aarch64.
+pub fn elf_machine(path: &Path) -> u16 {
+    let bytes = std::fs::read(path).expect("read bootstrap");
+    assert_eq!(
+        &bytes[..4],
+        b"\x7fELF",
+        "{} is not an ELF file",
+        path.display()
+    );
+    u16::from_le_bytes([bytes[18], bytes[19]])
+}
+
+pub const EM_X86_64: u16 = 62;
+pub const EM_AARCH64: u16 = 183;
