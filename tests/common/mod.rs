@@ -190,3 +190,75 @@ pub fn elf_machine(path: &Path) -> u16 {
 
 pub const EM_X86_64: u16 = 62;
 pub const EM_AARCH64: u16 = 183;
+
+/// A folder with a fake `cargo-lambda` that logs each call (cwd, CARGO_TARGET_DIR, args) to
+/// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
+/// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
+/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target.
+pub fn fake_cargo_lambda() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = r#"#!/usr/bin/env bash
+shift  # cargo passes "lambda" first
+echo "$PWD|${CARGO_TARGET_DIR:-}|$*" >> "$FAKE_LOG"
+if [ -n "${FAKE_SIGNAL:-}" ]; then kill -9 $$; fi
+if [ -n "${FAKE_FAIL:-}" ]; then
+  echo "   Compiling fake v0.1.0" >&2
+  echo "error[E0308]: mismatched types (fake)" >&2
+  exit 101
+fi
+machine=62
+case " $* " in *" --arm64 "*|*aarch64*) machine=183 ;; esac
+[ -n "${FAKE_WRONG_ARCH:-}" ] && machine=62
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--bin" ]; then
+    out="$CARGO_TARGET_DIR/lambda/$2/bootstrap"
+    mkdir -p "$(dirname "$out")"
+    { printf '\177ELF\002\001\001'; head -c 11 /dev/zero; printf "\\$(printf %03o $machine)\\000"; head -c 44 /dev/zero; echo "$2"; } > "$out"
+    chmod 755 "$out"
+    shift
+  fi
+  shift
+done
+"#;
+    let path = dir.path().join("cargo-lambda");
+    std::fs::write(&path, script).expect("write fake");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// A `samrs` command that finds the fake cargo-lambda first and logs to `log`.
+pub fn samrs_with_fake(dir: &Path, fake: &Path, log: &Path, target: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samrs"));
+    let mut paths = vec![fake.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path).filter(|p| !p.join("cargo-lambda").exists()));
+    }
+    command
+        .current_dir(dir)
+        .env("PATH", std::env::join_paths(paths).expect("PATH"))
+        .env("CARGO_TARGET_DIR", target)
+        .env("FAKE_LOG", log)
+        .env_remove("SAM_BUILD_MODE")
+        .env_remove("SAM_TEMPLATE_FILE")
+        .env_remove("SAM_DEBUG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// The calls the fake cargo-lambda logged: (cwd, CARGO_TARGET_DIR, args).
+pub fn fake_calls(log: &Path) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            let mut parts = line.splitn(3, '|');
+            (
+                parts.next().unwrap_or_default().to_string(),
+                parts.next().unwrap_or_default().to_string(),
+                parts.next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}

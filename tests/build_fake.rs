@@ -1,0 +1,160 @@
+//! Fast tests of command lines and failure paths with a fake `cargo-lambda` (real cargo still
+//! reads the fixtures' manifests). The real builds are proven in `build_real.rs` and `oracle.rs`.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+struct Setup {
+    project: tempfile::TempDir,
+    fake: tempfile::TempDir,
+    scratch: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(fixture: &str) -> Setup {
+        Setup {
+            project: copy_fixture(fixture),
+            fake: fake_cargo_lambda(),
+            scratch: tempfile::tempdir().expect("tmp"),
+        }
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.scratch.path().join("calls.log")
+    }
+
+    fn target(&self) -> std::path::PathBuf {
+        self.scratch.path().join("target")
+    }
+
+    fn samrs(&self) -> std::process::Command {
+        samrs_with_fake(self.project.path(), self.fake.path(), &self.log(), &self.target())
+    }
+
+    fn dir(&self) -> String {
+        self.project.path().canonicalize().expect("dir").to_string_lossy().into_owned()
+    }
+}
+
+#[test]
+fn target_flags_follow_runtime_and_architecture() {
+    let s = Setup::new("arm64");
+    run_ok(s.samrs().arg("build"));
+    let calls = fake_calls(&s.log());
+    let target = s.target().to_string_lossy().into_owned();
+    assert_eq!(
+        calls,
+        [
+            (s.dir(), format!("{target}/al2023"), "build --release --arm64 --bin arm_al2023".to_string()),
+            (s.dir(), target.clone(), "build --release --target aarch64-unknown-linux-gnu.2.26 --bin arm_al2".to_string()),
+        ]
+    );
+    let build = s.project.path().join(".aws-sam/build");
+    assert_eq!(elf_machine(&build.join("Al2Arm/bootstrap")), EM_AARCH64);
+}
+
+#[test]
+fn debug_build_mode_drops_release() {
+    let s = Setup::new("multi-function");
+    run_ok(s.samrs().arg("build").env("SAM_BUILD_MODE", "debug"));
+    let calls = fake_calls(&s.log());
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].2, "build --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b");
+}
+
+#[test]
+fn workspace_members_run_in_their_folders_with_the_shared_target() {
+    let s = Setup::new("workspace");
+    run_ok(s.samrs().arg("build"));
+    let calls = fake_calls(&s.log());
+    let target = s.target().to_string_lossy().into_owned();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0], (format!("{}/fa", s.dir()), target.clone(), "build --release --target x86_64-unknown-linux-gnu.2.26 --bin fa".to_string()));
+    assert_eq!(calls[1].0, format!("{}/fb", s.dir()));
+}
+
+#[test]
+fn a_cargo_failure_reports_cargo_output_and_keeps_the_previous_build() {
+    let s = Setup::new("multi-function");
+    run_ok(s.samrs().arg("build"));
+    let before = snapshot(&s.project.path().join(".aws-sam"));
+    let run = run(s.samrs().arg("build").env("FAKE_FAIL", "1"));
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "\nBuild Failed\n");
+    assert!(run.stderr.contains("Error: Cargo Lambda failed for FunctionA, FunctionB (exit code 101"), "{}", run.stderr);
+    assert!(run.stderr.contains("mismatched types (fake)"), "{}", run.stderr);
+    assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
+}
+
+#[test]
+fn a_killed_cargo_is_named_and_the_previous_build_kept() {
+    let s = Setup::new("multi-function");
+    run_ok(s.samrs().arg("build"));
+    let before = snapshot(&s.project.path().join(".aws-sam"));
+    let run = run(s.samrs().arg("build").env("FAKE_SIGNAL", "1"));
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("killed by signal 9 (SIGKILL)"), "{}", run.stderr);
+    assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
+}
+
+#[test]
+fn a_binary_for_the_wrong_machine_is_refused() {
+    let s = Setup::new("arm64");
+    let run = run(s.samrs().arg("build").env("FAKE_WRONG_ARCH", "1"));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Al2023Arm (provided.al2023 arm64): the bootstrap is built for x86_64 but the function's Architectures says arm64"),
+        "{}",
+        run.stderr
+    );
+    assert!(!s.project.path().join(".aws-sam/build").exists());
+}
+
+#[test]
+fn missing_cargo_lambda_says_how_to_install_it() {
+    let s = Setup::new("single-function");
+    std::fs::remove_file(s.fake.path().join("cargo-lambda")).expect("rm");
+    let run = run(s.samrs().arg("build"));
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("pip install cargo-lambda"), "{}", run.stderr);
+}
+
+#[test]
+fn identical_definitions_build_once_and_copy() {
+    let s = Setup::new("multi-function");
+    let template = "Resources:\n  F1:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: function_a}}\n    Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2}\n  F2:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: function_a}}\n    Properties: {CodeUri: ./, Handler: other.handler, Runtime: provided.al2, MemorySize: 256}\n";
+    std::fs::write(s.project.path().join("template.yaml"), template).expect("write");
+    let run = run_ok(s.samrs().arg("build"));
+    assert!(run.stderr.contains(&format!("Building codeuri: {} runtime: provided.al2 architecture: x86_64 functions: F1, F2", s.dir())));
+    assert_eq!(fake_calls(&s.log()).len(), 1);
+    let build = s.project.path().join(".aws-sam/build");
+    assert_eq!(std::fs::read(build.join("F1/bootstrap")).expect("f1"), std::fs::read(build.join("F2/bootstrap")).expect("f2"));
+    let toml = read_toml(&s.project.path().join(".aws-sam/build.toml"));
+    let definition = toml["function_build_definitions"].as_table().expect("t").values().next().expect("one").clone();
+    assert_eq!(definition["functions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(definition["handler"].as_str(), Some("bootstrap"));
+}
+
+#[test]
+fn build_dir_and_its_banner_follow_the_option() {
+    let s = Setup::new("single-function");
+    let run = run_ok(s.samrs().args(["build", "-b", "out/dir"]));
+    assert!(s.project.path().join("out/dir/MyFunction/bootstrap").is_file());
+    assert!(s.project.path().join("out/build.toml").is_file(), "build.toml goes next to the build dir");
+    assert!(run.stdout.contains("Built Artifacts  : out/dir\nBuilt Template   : out/dir/template.yaml\n"));
+    assert!(run.stdout.contains("[*] Deploy: sam deploy --guided --template-file out/dir/template.yaml"));
+}
+
+#[test]
+fn a_build_dir_that_holds_the_project_is_refused() {
+    let s = Setup::new("single-function");
+    for dir in [".", "..", "/"] {
+        let run = run(s.samrs().args(["build", "-b", dir]));
+        assert_eq!(run.code, 1, "-b {dir}");
+        assert!(run.stderr.contains("Error: Failing build: build-dir"), "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
+    assert!(Path::new(&s.dir()).join("template.yaml").exists());
+}
