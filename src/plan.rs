@@ -252,13 +252,13 @@ pub fn check_functions(
                 )));
             }
         };
-        if let Some(arch) = &f.architectures {
-            if !matches!(arch, Value::Sequence(items) if items.len() == 1) {
-                return Err(PlanError::before_build(format!(
-                    "Function {} property Architectures should be a list of length 1 (in {file}), for example `Architectures: [arm64]`",
-                    f.full_path
-                )));
-            }
+        if let Some(arch) = &f.architectures
+            && !matches!(arch, Value::Sequence(items) if items.len() == 1)
+        {
+            return Err(PlanError::before_build(format!(
+                "Function {} property Architectures should be a list of length 1 (in {file}), for example `Architectures: [arm64]`",
+                f.full_path
+            )));
         }
         checked.push(handler);
     }

@@ -528,10 +528,10 @@ fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
             target.display()
         )
     })?;
-    if let Ok(modified) = std::fs::metadata(source).and_then(|m| m.modified()) {
-        if let Ok(file) = std::fs::File::options().write(true).open(target) {
-            let _ = file.set_modified(modified);
-        }
+    if let Ok(modified) = std::fs::metadata(source).and_then(|m| m.modified())
+        && let Ok(file) = std::fs::File::options().write(true).open(target)
+    {
+        let _ = file.set_modified(modified);
     }
     Ok(())
 }

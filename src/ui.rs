@@ -162,10 +162,10 @@ impl CargoProgress {
         if self.debug {
             eprintln!("{line}");
         }
-        if let Some(bar) = &self.bar {
-            if !trimmed.is_empty() {
-                bar.set_message(format!("{} crates compiled · {trimmed}", self.compiled));
-            }
+        if let Some(bar) = &self.bar
+            && !trimmed.is_empty()
+        {
+            bar.set_message(format!("{} crates compiled · {trimmed}", self.compiled));
         }
     }
 

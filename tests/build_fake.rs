@@ -30,11 +30,21 @@ impl Setup {
     }
 
     fn samrs(&self) -> std::process::Command {
-        samrs_with_fake(self.project.path(), self.fake.path(), &self.log(), &self.target())
+        samrs_with_fake(
+            self.project.path(),
+            self.fake.path(),
+            &self.log(),
+            &self.target(),
+        )
     }
 
     fn dir(&self) -> String {
-        self.project.path().canonicalize().expect("dir").to_string_lossy().into_owned()
+        self.project
+            .path()
+            .canonicalize()
+            .expect("dir")
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -47,8 +57,16 @@ fn target_flags_follow_runtime_and_architecture() {
     assert_eq!(
         calls,
         [
-            (s.dir(), format!("{target}/al2023"), "build --release --arm64 --bin arm_al2023".to_string()),
-            (s.dir(), target.clone(), "build --release --target aarch64-unknown-linux-gnu.2.26 --bin arm_al2".to_string()),
+            (
+                s.dir(),
+                format!("{target}/al2023"),
+                "build --release --arm64 --bin arm_al2023".to_string()
+            ),
+            (
+                s.dir(),
+                target.clone(),
+                "build --release --target aarch64-unknown-linux-gnu.2.26 --bin arm_al2".to_string()
+            ),
         ]
     );
     let build = s.project.path().join(".aws-sam/build");
@@ -61,7 +79,10 @@ fn debug_build_mode_drops_release() {
     run_ok(s.samrs().arg("build").env("SAM_BUILD_MODE", "debug"));
     let calls = fake_calls(&s.log());
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].2, "build --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b");
+    assert_eq!(
+        calls[0].2,
+        "build --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b"
+    );
 }
 
 #[test]
@@ -71,7 +92,14 @@ fn workspace_members_run_in_their_folders_with_the_shared_target() {
     let calls = fake_calls(&s.log());
     let target = s.target().to_string_lossy().into_owned();
     assert_eq!(calls.len(), 2);
-    assert_eq!(calls[0], (format!("{}/fa", s.dir()), target.clone(), "build --release --target x86_64-unknown-linux-gnu.2.26 --bin fa".to_string()));
+    assert_eq!(
+        calls[0],
+        (
+            format!("{}/fa", s.dir()),
+            target.clone(),
+            "build --release --target x86_64-unknown-linux-gnu.2.26 --bin fa".to_string()
+        )
+    );
     assert_eq!(calls[1].0, format!("{}/fb", s.dir()));
 }
 
@@ -83,8 +111,17 @@ fn a_cargo_failure_reports_cargo_output_and_keeps_the_previous_build() {
     let run = run(s.samrs().arg("build").env("FAKE_FAIL", "1"));
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "\nBuild Failed\n");
-    assert!(run.stderr.contains("Error: Cargo Lambda failed for FunctionA, FunctionB (exit code 101"), "{}", run.stderr);
-    assert!(run.stderr.contains("mismatched types (fake)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Error: Cargo Lambda failed for FunctionA, FunctionB (exit code 101"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("mismatched types (fake)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
 }
 
@@ -95,7 +132,11 @@ fn a_killed_cargo_is_named_and_the_previous_build_kept() {
     let before = snapshot(&s.project.path().join(".aws-sam"));
     let run = run(s.samrs().arg("build").env("FAKE_SIGNAL", "1"));
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("killed by signal 9 (SIGKILL)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("killed by signal 9 (SIGKILL)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
 }
 
@@ -118,7 +159,11 @@ fn missing_cargo_lambda_says_how_to_install_it() {
     std::fs::remove_file(s.fake.path().join("cargo-lambda")).expect("rm");
     let run = run(s.samrs().arg("build"));
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("pip install cargo-lambda"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pip install cargo-lambda"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -127,12 +172,24 @@ fn identical_definitions_build_once_and_copy() {
     let template = "Resources:\n  F1:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: function_a}}\n    Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2}\n  F2:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: function_a}}\n    Properties: {CodeUri: ./, Handler: other.handler, Runtime: provided.al2, MemorySize: 256}\n";
     std::fs::write(s.project.path().join("template.yaml"), template).expect("write");
     let run = run_ok(s.samrs().arg("build"));
-    assert!(run.stderr.contains(&format!("Building codeuri: {} runtime: provided.al2 architecture: x86_64 functions: F1, F2", s.dir())));
+    assert!(run.stderr.contains(&format!(
+        "Building codeuri: {} runtime: provided.al2 architecture: x86_64 functions: F1, F2",
+        s.dir()
+    )));
     assert_eq!(fake_calls(&s.log()).len(), 1);
     let build = s.project.path().join(".aws-sam/build");
-    assert_eq!(std::fs::read(build.join("F1/bootstrap")).expect("f1"), std::fs::read(build.join("F2/bootstrap")).expect("f2"));
+    assert_eq!(
+        std::fs::read(build.join("F1/bootstrap")).expect("f1"),
+        std::fs::read(build.join("F2/bootstrap")).expect("f2")
+    );
     let toml = read_toml(&s.project.path().join(".aws-sam/build.toml"));
-    let definition = toml["function_build_definitions"].as_table().expect("t").values().next().expect("one").clone();
+    let definition = toml["function_build_definitions"]
+        .as_table()
+        .expect("t")
+        .values()
+        .next()
+        .expect("one")
+        .clone();
     assert_eq!(definition["functions"].as_array().map(Vec::len), Some(2));
     assert_eq!(definition["handler"].as_str(), Some("bootstrap"));
 }
@@ -141,10 +198,24 @@ fn identical_definitions_build_once_and_copy() {
 fn build_dir_and_its_banner_follow_the_option() {
     let s = Setup::new("single-function");
     let run = run_ok(s.samrs().args(["build", "-b", "out/dir"]));
-    assert!(s.project.path().join("out/dir/MyFunction/bootstrap").is_file());
-    assert!(s.project.path().join("out/build.toml").is_file(), "build.toml goes next to the build dir");
-    assert!(run.stdout.contains("Built Artifacts  : out/dir\nBuilt Template   : out/dir/template.yaml\n"));
-    assert!(run.stdout.contains("[*] Deploy: sam deploy --guided --template-file out/dir/template.yaml"));
+    assert!(
+        s.project
+            .path()
+            .join("out/dir/MyFunction/bootstrap")
+            .is_file()
+    );
+    assert!(
+        s.project.path().join("out/build.toml").is_file(),
+        "build.toml goes next to the build dir"
+    );
+    assert!(
+        run.stdout
+            .contains("Built Artifacts  : out/dir\nBuilt Template   : out/dir/template.yaml\n")
+    );
+    assert!(
+        run.stdout
+            .contains("[*] Deploy: sam deploy --guided --template-file out/dir/template.yaml")
+    );
 }
 
 #[test]
@@ -153,7 +224,11 @@ fn a_build_dir_that_holds_the_project_is_refused() {
     for dir in [".", "..", "/"] {
         let run = run(s.samrs().args(["build", "-b", dir]));
         assert_eq!(run.code, 1, "-b {dir}");
-        assert!(run.stderr.contains("Error: Failing build: build-dir"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("Error: Failing build: build-dir"),
+            "{}",
+            run.stderr
+        );
         assert_eq!(run.stdout, "");
     }
     assert!(Path::new(&s.dir()).join("template.yaml").exists());

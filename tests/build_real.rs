@@ -10,7 +10,7 @@ fn multi_function_crate_builds_both_bins_in_one_cargo_run() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("multi-function");
-    let run = run_ok(&mut samrs(project.path()).arg("build"));
+    let run = run_ok(samrs(project.path()).arg("build"));
 
     assert_eq!(run.stdout, SUCCESS_STDOUT);
     let build = project.path().join(".aws-sam/build");
@@ -81,7 +81,7 @@ fn a_failed_build_leaves_the_previous_build_intact() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("multi-function");
-    run_ok(&mut samrs(project.path()).arg("build"));
+    run_ok(samrs(project.path()).arg("build"));
     let before = snapshot(&project.path().join(".aws-sam"));
 
     let source = project.path().join("src/function_a.rs");
@@ -89,7 +89,7 @@ fn a_failed_build_leaves_the_previous_build_intact() {
     text.push_str("\nfn broken() -> u32 { \"not a number\" }\n");
     std::fs::write(&source, text).expect("write");
 
-    let run = run(&mut samrs(project.path()).arg("build"));
+    let run = run(samrs(project.path()).arg("build"));
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "\nBuild Failed\n");
     assert!(
@@ -124,7 +124,7 @@ fn single_function_at_the_root_uses_the_only_bin() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("single-function");
-    let run = run_ok(&mut samrs(project.path()).arg("build"));
+    let run = run_ok(samrs(project.path()).arg("build"));
     assert_eq!(run.stdout, SUCCESS_STDOUT);
     let build = project.path().join(".aws-sam/build");
     assert_eq!(elf_machine(&build.join("MyFunction/bootstrap")), EM_X86_64);
@@ -140,7 +140,7 @@ fn workspace_members_build_from_their_own_folders() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("workspace");
-    let run = run_ok(&mut samrs(project.path()).arg("build"));
+    let run = run_ok(samrs(project.path()).arg("build"));
     let build = project.path().join(".aws-sam/build");
     for f in ["FunctionA", "FunctionB"] {
         assert_eq!(elf_machine(&build.join(f).join("bootstrap")), EM_X86_64);
@@ -169,7 +169,7 @@ fn arm64_functions_get_aarch64_binaries_for_al2_and_al2023() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("arm64");
-    let run = run_ok(&mut samrs(project.path()).arg("build"));
+    let run = run_ok(samrs(project.path()).arg("build"));
     let build = project.path().join(".aws-sam/build");
     for f in ["Al2023Arm", "Al2Arm"] {
         assert_eq!(
@@ -201,7 +201,7 @@ fn hello_rust_from_sam_init_builds_with_its_samconfig() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("hello-rust");
-    let run = run_ok(&mut samrs(project.path()).arg("build"));
+    let run = run_ok(samrs(project.path()).arg("build"));
     assert_eq!(run.stdout, SUCCESS_STDOUT);
     let build = project.path().join(".aws-sam/build");
     assert_eq!(
@@ -222,11 +222,11 @@ fn building_one_function_keeps_build_toml_and_points_the_others_at_their_source(
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("multi-function");
-    run_ok(&mut samrs(project.path()).arg("build"));
+    run_ok(samrs(project.path()).arg("build"));
     let build_toml = project.path().join(".aws-sam/build.toml");
     let before = std::fs::read(&build_toml).expect("build.toml");
 
-    let run = run_ok(&mut samrs(project.path()).args(["build", "FunctionA"]));
+    let run = run_ok(samrs(project.path()).args(["build", "FunctionA"]));
     assert_eq!(run.stdout, SUCCESS_STDOUT);
     let build = project.path().join(".aws-sam/build");
     assert_eq!(

@@ -137,13 +137,13 @@ pub fn check_bootstrap(
             ));
         }
     }
-    if let Some(needed) = facts.max_glibc {
-        if needed > max_glibc {
-            return Err(format!(
-                "the bootstrap needs GLIBC_{}.{} but the runtime provides GLIBC {}.{} at most; it would fail on Lambda with \"GLIBC_{}.{} not found\"",
-                needed.0, needed.1, max_glibc.0, max_glibc.1, needed.0, needed.1
-            ));
-        }
+    if let Some(needed) = facts.max_glibc
+        && needed > max_glibc
+    {
+        return Err(format!(
+            "the bootstrap needs GLIBC_{}.{} but the runtime provides GLIBC {}.{} at most; it would fail on Lambda with \"GLIBC_{}.{} not found\"",
+            needed.0, needed.1, max_glibc.0, max_glibc.1, needed.0, needed.1
+        ));
     }
     Ok(())
 }

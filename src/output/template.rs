@@ -89,19 +89,19 @@ pub fn rewrite_template(
             } else {
                 rebase_resource(resource, &rebase);
             }
-            if let Some(Value::Mapping(metadata)) = resource.get_mut("Metadata") {
-                if let Some(asset) = metadata.get_mut("aws:asset:path") {
-                    rebase(asset);
-                }
+            if let Some(Value::Mapping(metadata)) = resource.get_mut("Metadata")
+                && let Some(asset) = metadata.get_mut("aws:asset:path")
+            {
+                rebase(asset);
             }
         }
     }
-    if let Some(Value::Mapping(metadata)) = template.get_mut("Metadata") {
-        if let Some(Value::Mapping(app)) = metadata.get_mut("AWS::ServerlessRepo::Application") {
-            for key in ["LicenseUrl", "ReadmeUrl"] {
-                if let Some(value) = app.get_mut(key) {
-                    rebase(value);
-                }
+    if let Some(Value::Mapping(metadata)) = template.get_mut("Metadata")
+        && let Some(Value::Mapping(app)) = metadata.get_mut("AWS::ServerlessRepo::Application")
+    {
+        for key in ["LicenseUrl", "ReadmeUrl"] {
+            if let Some(value) = app.get_mut(key) {
+                rebase(value);
             }
         }
     }
@@ -148,10 +148,10 @@ fn rebase_resource(resource: &mut Mapping, rebase: &dyn Fn(&mut Value)) {
     }
     match resource_type.as_str() {
         "AWS::Glue::Job" => {
-            if let Some(Value::Mapping(command)) = properties.get_mut("Command") {
-                if let Some(value) = command.get_mut("ScriptLocation") {
-                    rebase(value);
-                }
+            if let Some(Value::Mapping(command)) = properties.get_mut("Command")
+                && let Some(value) = command.get_mut("ScriptLocation")
+            {
+                rebase(value);
             }
         }
         "AWS::Serverless::GraphQLApi" => {
@@ -186,18 +186,13 @@ fn rebase_includes(value: &mut Value, rebase: &dyn Fn(&mut Value)) {
     match value {
         Value::Mapping(map) => {
             for (key, inner) in map.iter_mut() {
-                if key.as_str() == Some("Fn::Transform") {
-                    if let Value::Mapping(transform) = inner {
-                        if transform.get("Name").and_then(Value::as_str) == Some("AWS::Include") {
-                            if let Some(Value::Mapping(parameters)) =
-                                transform.get_mut("Parameters")
-                            {
-                                if let Some(location) = parameters.get_mut("Location") {
-                                    rebase(location);
-                                }
-                            }
-                        }
-                    }
+                if key.as_str() == Some("Fn::Transform")
+                    && let Value::Mapping(transform) = inner
+                    && transform.get("Name").and_then(Value::as_str) == Some("AWS::Include")
+                    && let Some(Value::Mapping(parameters)) = transform.get_mut("Parameters")
+                    && let Some(location) = parameters.get_mut("Location")
+                {
+                    rebase(location);
                 }
                 rebase_includes(inner, rebase);
             }
