@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::template::{Architecture, Function, Project};
+use crate::template::{Architecture, Function, Layer, Project};
 
 /// Where a function lives: `project.stacks[stack].functions[index]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,6 +126,18 @@ pub fn select_functions(
             matches.first().copied()
         }
     };
+    let names_layer = project.stacks.iter().any(|s| {
+        s.layers
+            .iter()
+            .any(|l| l.full_path == wanted || l.logical_id == wanted)
+    });
+    if found.is_none() && names_layer {
+        return Ok(Selection {
+            functions: Vec::new(),
+            single_resource: true,
+            notices,
+        });
+    }
     let Some(found) = found else {
         let options: Vec<String> = project
             .stacks
@@ -227,6 +239,65 @@ pub struct CheckedFunction {
     pub target: Target,
     pub handler: String,
     pub binary: Option<String>,
+    pub options: CargoOptions,
+}
+
+/// samrs's own BuildProperties beyond `Binary` (SAM ignores them): they change the cargo run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CargoOptions {
+    /// `Features`: passed as `--features a,b`.
+    pub features: Vec<String>,
+    /// `Profile`: passed as `--profile <name>` instead of `--release`.
+    pub profile: Option<String>,
+    /// `Flags`: extra `cargo lambda build` arguments, passed as given.
+    pub flags: Vec<String>,
+}
+
+/// Reads `Features`, `Profile` and `Flags` from a resource's BuildProperties.
+fn cargo_options(
+    build_properties: Option<&Mapping>,
+    resource: &str,
+) -> Result<CargoOptions, PlanError> {
+    let Some(properties) = build_properties else {
+        return Ok(CargoOptions::default());
+    };
+    let list = |name: &str| -> Result<Vec<String>, PlanError> {
+        match properties.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) if name == "Features" => {
+                Ok(s.split([',', ' ']).filter(|f| !f.is_empty()).map(str::to_string).collect())
+            }
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(PlanError::before_build(format!(
+                        "{resource}: Metadata.BuildProperties.{name} must be a list of strings (found an item {})",
+                        value_text(other)
+                    ))),
+                })
+                .collect(),
+            Some(other) => Err(PlanError::before_build(format!(
+                "{resource}: Metadata.BuildProperties.{name} must be a list of strings (found {})",
+                value_text(other)
+            ))),
+        }
+    };
+    let profile = match properties.get("Profile") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if !p.is_empty() => Some(p.clone()),
+        Some(other) => {
+            return Err(PlanError::before_build(format!(
+                "{resource}: Metadata.BuildProperties.Profile must be the name of a cargo profile (found {})",
+                value_text(other)
+            )));
+        }
+    };
+    Ok(CargoOptions {
+        features: list("Features")?,
+        profile,
+        flags: list("Flags")?,
+    })
 }
 
 /// Checks what decides a Rust build for each selected function, failing on the first problem.
@@ -360,6 +431,12 @@ pub fn check_functions(
                 )));
             }
         };
+        let options = cargo_options(
+            f.metadata
+                .get("BuildProperties")
+                .and_then(Value::as_mapping),
+            &f.full_path,
+        )?;
         result.push(CheckedFunction {
             function: *r,
             target: Target {
@@ -368,6 +445,7 @@ pub fn check_functions(
             },
             handler,
             binary,
+            options,
         });
     }
     Ok(result)
@@ -430,6 +508,7 @@ pub struct BuildDefinition {
     /// Metadata without `SamResourceId`/`SamNormalized`.
     pub metadata: Mapping,
     pub binary: Option<String>,
+    pub options: CargoOptions,
     pub functions: Vec<FunctionRef>,
     pub source_hash: String,
     pub manifest_hash: String,
@@ -470,6 +549,7 @@ pub fn build_definitions(
                 package_type: f.package_type.clone(),
                 metadata,
                 binary: checked.binary.clone(),
+                options: checked.options.clone(),
                 functions: vec![checked.function],
                 source_hash: String::new(),
                 manifest_hash: String::new(),
@@ -517,7 +597,152 @@ pub struct PackageInfo {
     pub target_directory: PathBuf,
 }
 
-/// One `cargo lambda build` run: every binary one package needs for one target and profile.
+/// Where a layer lives: `project.stacks[stack].layers[index]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LayerRef {
+    pub stack: usize,
+    pub index: usize,
+}
+
+impl LayerRef {
+    pub fn get(self, project: &Project) -> &Layer {
+        &project.stacks[self.stack].layers[self.index]
+    }
+}
+
+/// A Rust Lambda extension built into a layer (samrs's beta feature; SAM refuses these).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerDefinition {
+    pub uuid: String,
+    pub layer: LayerRef,
+    pub code_uri: String,
+    pub code_dir: PathBuf,
+    pub target: Target,
+    pub binary: Option<String>,
+    /// `BuildProperties.Internal: true` → `cargo lambda build --extension --internal`.
+    pub internal: bool,
+    pub options: CargoOptions,
+    pub compatible_runtimes: Vec<String>,
+    pub metadata: Mapping,
+}
+
+/// Picks the layers to build: those with a BuildMethod (all of them must be rust-cargolambda),
+/// or the one named on the command line.
+pub fn select_layers(
+    project: &Project,
+    resource_id: Option<&str>,
+    exclude: &[String],
+    raw_code_uri: bool,
+) -> Result<Vec<LayerDefinition>, PlanError> {
+    let mut result = Vec::new();
+    for (s, stack) in project.stacks.iter().enumerate() {
+        for (i, layer) in stack.layers.iter().enumerate() {
+            let wanted = match resource_id {
+                Some(id) => layer.full_path == id || layer.logical_id == id,
+                None => !exclude.contains(&layer.logical_id),
+            };
+            if !wanted {
+                continue;
+            }
+            match layer.build_method() {
+                None => continue,
+                Some(Value::String(m)) if m == "rust-cargolambda" => {}
+                Some(other) => {
+                    return Err(PlanError::during_build(format!(
+                        "{}: BuildMethod '{}' is not supported by samrs (only rust-cargolambda); use --exclude {} or sam build",
+                        layer.full_path,
+                        value_text(other),
+                        layer.logical_id
+                    )));
+                }
+            }
+            if !is_safe_path_segment(&layer.logical_id) {
+                return Err(PlanError::before_build(format!(
+                    "Resource id '{}' cannot be used as a folder name; logical ids must be letters and digits only",
+                    layer.logical_id
+                )));
+            }
+            let properties = layer
+                .metadata
+                .get("BuildProperties")
+                .and_then(Value::as_mapping);
+            let binary = match properties.and_then(|p| p.get("Binary")) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(b)) if !b.is_empty() => Some(b.clone()),
+                Some(other) => {
+                    return Err(PlanError::during_build(format!(
+                        "{}: Metadata.BuildProperties.Binary must be the name of a binary target (found {})",
+                        layer.full_path,
+                        value_text(other)
+                    )));
+                }
+            };
+            let internal = properties.and_then(|p| p.get("Internal")) == Some(&Value::Bool(true));
+            let compatible_runtimes: Vec<String> = match &layer.compatible_runtimes {
+                Some(Value::Sequence(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let runtime = if compatible_runtimes.iter().any(|r| r == "provided.al2")
+                && !compatible_runtimes
+                    .iter()
+                    .any(|r| r == "provided.al2023" || r == "provided")
+            {
+                Runtime::ProvidedAl2
+            } else {
+                Runtime::ProvidedAl2023
+            };
+            let architecture = match &layer.compatible_architectures {
+                Some(Value::Sequence(items)) => match items.first().and_then(Value::as_str) {
+                    None | Some("x86_64") => Architecture::X86_64,
+                    Some("arm64") => Architecture::Arm64,
+                    Some(other) => {
+                        return Err(PlanError::during_build(format!(
+                            "Architecture {other} is not supported (layer {}); use x86_64 or arm64",
+                            layer.full_path
+                        )));
+                    }
+                },
+                _ => Architecture::X86_64,
+            };
+            let options = cargo_options(properties, &layer.full_path)?;
+            result.push(LayerDefinition {
+                uuid: String::new(),
+                layer: LayerRef { stack: s, index: i },
+                code_uri: if raw_code_uri {
+                    layer.content_uri.clone()
+                } else {
+                    layer.content_dir.to_string_lossy().into_owned()
+                },
+                code_dir: layer.content_dir.clone(),
+                target: Target {
+                    runtime,
+                    architecture,
+                },
+                binary,
+                internal,
+                options,
+                compatible_runtimes,
+                metadata: definition_metadata(&layer.metadata),
+            });
+        }
+    }
+    Ok(result)
+}
+
+/// What a built binary is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Artifact {
+    /// Index into the build definitions.
+    Function(usize),
+    /// Index into the layer definitions.
+    Layer(usize),
+}
+
+/// One `cargo lambda build` run: every binary one package needs for one target, profile and
+/// set of options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CargoBuild {
     /// The package folder; cargo runs here.
@@ -525,20 +750,39 @@ pub struct CargoBuild {
     pub package: String,
     pub target: Target,
     pub profile: Profile,
+    pub options: CargoOptions,
+    /// `Some(internal)` for Lambda extensions (`--extension`, plus `--internal`).
+    pub extension: Option<bool>,
     pub bins: Vec<String>,
     pub target_directory: PathBuf,
-    /// For each definition this run serves: its index and the binary it takes.
-    pub outputs: Vec<(usize, String)>,
+    /// For each artifact this run serves: what it is for and the binary it takes.
+    pub outputs: Vec<(Artifact, String)>,
 }
 
 impl CargoBuild {
-    /// The arguments after `cargo`: `lambda build [--release] <target flags> --bin a --bin b`.
+    /// The arguments after `cargo`: `lambda build [--release] <target flags> … --bin a --bin b`.
     pub fn args(&self) -> Vec<String> {
         let mut args = vec!["lambda".to_string(), "build".to_string()];
-        if self.profile == Profile::Release {
-            args.push("--release".into());
+        match &self.options.profile {
+            Some(profile) => {
+                args.push("--profile".into());
+                args.push(profile.clone());
+            }
+            None if self.profile == Profile::Release => args.push("--release".into()),
+            None => {}
         }
         args.extend(self.target.cargo_flags());
+        if let Some(internal) = self.extension {
+            args.push("--extension".into());
+            if internal {
+                args.push("--internal".into());
+            }
+        }
+        if !self.options.features.is_empty() {
+            args.push("--features".into());
+            args.push(self.options.features.join(","));
+        }
+        args.extend(self.options.flags.iter().cloned());
         for bin in &self.bins {
             args.push("--bin".into());
             args.push(bin.clone());
@@ -548,43 +792,80 @@ impl CargoBuild {
 
     /// Where cargo-lambda leaves a binary of this run.
     pub fn bootstrap_path(&self, bin: &str) -> PathBuf {
-        self.target_directory
-            .join("lambda")
-            .join(bin)
-            .join("bootstrap")
+        let lambda = self.target_directory.join("lambda");
+        match self.extension {
+            Some(_) => lambda.join("extensions").join(bin),
+            None => lambda.join(bin).join("bootstrap"),
+        }
     }
 }
 
-/// Plans the cargo runs: one per (package folder, target, profile), with one `--bin` per binary.
-/// `packages` maps each definition's folder to its package (from cargo metadata).
+/// Plans the cargo runs: one per (package folder, target, profile, options, kind), with one
+/// `--bin` per binary. `packages` maps each folder to its package (from cargo metadata).
 pub fn plan_cargo_builds(
     project: &Project,
     definitions: &[BuildDefinition],
+    layers: &[LayerDefinition],
     packages: &BTreeMap<PathBuf, PackageInfo>,
     profile: Profile,
 ) -> Result<Vec<CargoBuild>, PlanError> {
+    struct Need<'a> {
+        artifact: Artifact,
+        dir: &'a PathBuf,
+        target: Target,
+        options: &'a CargoOptions,
+        extension: Option<bool>,
+        binary: &'a Option<String>,
+        name: &'a str,
+    }
+    let needs = definitions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Need {
+            artifact: Artifact::Function(i),
+            dir: &d.code_dir,
+            target: d.target,
+            options: &d.options,
+            extension: None,
+            binary: &d.binary,
+            name: &d.functions[0].get(project).full_path,
+        })
+        .chain(layers.iter().enumerate().map(|(i, l)| Need {
+            artifact: Artifact::Layer(i),
+            dir: &l.code_dir,
+            target: l.target,
+            options: &l.options,
+            extension: Some(l.internal),
+            binary: &l.binary,
+            name: &l.layer.get(project).full_path,
+        }));
+
     let mut builds: Vec<CargoBuild> = Vec::new();
-    for (index, definition) in definitions.iter().enumerate() {
-        let first = definition.functions[0].get(project);
-        let package = packages.get(&definition.code_dir).ok_or_else(|| {
+    for need in needs {
+        let package = packages.get(need.dir).ok_or_else(|| {
             PlanError::during_build(format!(
                 "{}: no Cargo package at {} (CodeUri must be the folder of a Cargo.toml with a [package])",
-                first.full_path,
-                definition.code_dir.display()
+                need.name,
+                need.dir.display()
             ))
         })?;
-        let bin = choose_binary(definition, package, &first.full_path)?;
+        let bin = choose_binary(need.binary, package, need.dir, need.name)?;
         let existing = builds.iter_mut().find(|b| {
-            b.dir == definition.code_dir && b.target == definition.target && b.profile == profile
+            b.dir == *need.dir
+                && b.target == need.target
+                && b.options == *need.options
+                && b.extension == need.extension
         });
         let build = match existing {
             Some(build) => build,
             None => {
                 builds.push(CargoBuild {
-                    dir: definition.code_dir.clone(),
+                    dir: need.dir.clone(),
                     package: package.name.clone(),
-                    target: definition.target,
+                    target: need.target,
                     profile,
+                    options: need.options.clone(),
+                    extension: need.extension,
                     bins: Vec::new(),
                     target_directory: package.target_directory.clone(),
                     outputs: Vec::new(),
@@ -595,7 +876,7 @@ pub fn plan_cargo_builds(
         if !build.bins.contains(&bin) {
             build.bins.push(bin.clone());
         }
-        build.outputs.push((index, bin));
+        build.outputs.push((need.artifact, bin));
     }
     separate_glibc_flavours(&mut builds);
     Ok(builds)
@@ -622,27 +903,28 @@ fn separate_glibc_flavours(builds: &mut [CargoBuild]) {
 }
 
 fn choose_binary(
-    definition: &BuildDefinition,
+    binary: &Option<String>,
     package: &PackageInfo,
-    function: &str,
+    dir: &std::path::Path,
+    resource: &str,
 ) -> Result<String, PlanError> {
-    match &definition.binary {
+    match binary {
         Some(bin) if package.bins.contains(bin) => Ok(bin.clone()),
         Some(bin) => Err(PlanError::during_build(format!(
-            "{function}: Binary '{bin}' is not a binary target of package '{}' in {} (its binaries: {}); fix Metadata.BuildProperties.Binary",
+            "{resource}: Binary '{bin}' is not a binary target of package '{}' in {} (its binaries: {}); fix Metadata.BuildProperties.Binary",
             package.name,
-            definition.code_dir.display(),
+            dir.display(),
             list_or_none(&package.bins)
         ))),
         None => match package.bins.as_slice() {
             [only] => Ok(only.clone()),
             [] => Err(PlanError::during_build(format!(
-                "{function}: package '{}' in {} has no binary target; add src/main.rs or a [[bin]] section",
+                "{resource}: package '{}' in {} has no binary target; add src/main.rs or a [[bin]] section",
                 package.name,
-                definition.code_dir.display()
+                dir.display()
             ))),
             many => Err(PlanError::during_build(format!(
-                "{function}: package '{}' has several binaries ({}); name one with Metadata.BuildProperties.Binary",
+                "{resource}: package '{}' has several binaries ({}); name one with Metadata.BuildProperties.Binary",
                 package.name,
                 many.join(", ")
             ))),
@@ -749,7 +1031,7 @@ mod tests {
         let p = project(&[("/p/template.yaml", &text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &packages, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 2);
         assert_eq!(
             builds[0].args(),
@@ -780,7 +1062,10 @@ mod tests {
         );
         assert_eq!(
             builds[0].outputs,
-            [(0, "a".to_string()), (1, "b".to_string())]
+            [
+                (Artifact::Function(0), "a".to_string()),
+                (Artifact::Function(1), "b".to_string())
+            ]
         );
         assert_eq!(
             builds[1].bootstrap_path("a"),
@@ -811,6 +1096,8 @@ mod tests {
                 architecture: Architecture::X86_64,
             },
             profile: Profile::Debug,
+            options: CargoOptions::default(),
+            extension: None,
             bins: vec!["a".into()],
             target_directory: PathBuf::from("/p/target"),
             outputs: vec![],
@@ -829,6 +1116,86 @@ mod tests {
     }
 
     #[test]
+    fn build_properties_and_extensions_shape_the_command() {
+        let build = CargoBuild {
+            dir: PathBuf::from("/p"),
+            package: "p".into(),
+            target: Target {
+                runtime: Runtime::ProvidedAl2023,
+                architecture: Architecture::Arm64,
+            },
+            profile: Profile::Release,
+            options: CargoOptions {
+                features: vec!["a".into(), "b".into()],
+                profile: Some("lean".into()),
+                flags: vec!["--locked".into()],
+            },
+            extension: Some(true),
+            bins: vec!["ext".into()],
+            target_directory: PathBuf::from("/p/target"),
+            outputs: vec![],
+        };
+        assert_eq!(
+            build.args(),
+            [
+                "lambda",
+                "build",
+                "--profile",
+                "lean",
+                "--arm64",
+                "--extension",
+                "--internal",
+                "--features",
+                "a,b",
+                "--locked",
+                "--bin",
+                "ext"
+            ]
+        );
+        assert_eq!(
+            build.bootstrap_path("ext"),
+            PathBuf::from("/p/target/lambda/extensions/ext")
+        );
+    }
+
+    #[test]
+    fn functions_that_differ_in_build_properties_never_share_a_cargo_run() {
+        let text = "Resources:
+  A: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: a, Features: [x]}}, Properties: {CodeUri: ., Handler: b, Runtime: provided.al2}}
+  B: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: b}}, Properties: {CodeUri: ., Handler: b, Runtime: provided.al2}}
+  C: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: b, Flags: [--locked]}}, Properties: {CodeUri: ., Handler: b, Runtime: provided.al2}}
+";
+        let p = project(&[("/p/template.yaml", text)]);
+        let defs = plan_all(&p);
+        let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
+        assert_eq!(builds.len(), 3);
+        assert!(builds[0].args().contains(&"--features".to_string()));
+        assert!(builds[2].args().contains(&"--locked".to_string()));
+    }
+
+    #[test]
+    fn rust_layers_are_selected_with_their_target() {
+        let text = "Resources:
+  Ext: {Type: AWS::Serverless::LayerVersion, Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: ext}}, Properties: {ContentUri: ext/, CompatibleRuntimes: [provided.al2], CompatibleArchitectures: [arm64]}}
+  Plain: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: layer/}}
+";
+        let p = project(&[("/p/template.yaml", text)]);
+        let layers = select_layers(&p, None, &[], false).expect("layers");
+        assert_eq!(layers.len(), 1);
+        assert_eq!(layers[0].code_uri, "/p/ext");
+        assert_eq!(layers[0].target.runtime, Runtime::ProvidedAl2);
+        assert_eq!(layers[0].target.architecture, Architecture::Arm64);
+        assert!(
+            select_layers(&p, None, &["Ext".into()], false)
+                .expect("none")
+                .is_empty()
+        );
+        let named = select_functions(&p, Some("Ext"), &[]).expect("a layer is a resource");
+        assert!(named.functions.is_empty() && named.single_resource);
+    }
+
+    #[test]
     fn mixed_glibc_flavours_on_one_architecture_use_separate_target_folders() {
         let text = format!(
             "Resources:\n{}{}{}",
@@ -839,7 +1206,7 @@ mod tests {
         let p = project(&[("/p/template.yaml", &text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &packages, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
         let dirs: Vec<&Path> = builds
             .iter()
             .map(|b| b.target_directory.as_path())
@@ -860,10 +1227,10 @@ mod tests {
         let p = project(&[("/p/template.yaml", text)]);
         let defs = plan_all(&p);
         let one = BTreeMap::from([(PathBuf::from("/p"), package(&["only"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &one, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &one, Profile::Release).expect("plan");
         assert_eq!(builds[0].bins, ["only"]);
         let two = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let err = plan_cargo_builds(&p, &defs, &two, Profile::Release).expect_err("ambiguous");
+        let err = plan_cargo_builds(&p, &defs, &[], &two, Profile::Release).expect_err("ambiguous");
         assert!(err.message.contains("several binaries (a, b)"), "{err}");
 
         let named = format!(
@@ -871,8 +1238,8 @@ mod tests {
             rust_fn("F", ".", "nope", "provided.al2", "x86_64")
         );
         let p = project(&[("/p/template.yaml", &named)]);
-        let err =
-            plan_cargo_builds(&p, &plan_all(&p), &two, Profile::Release).expect_err("missing bin");
+        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &two, Profile::Release)
+            .expect_err("missing bin");
         assert!(
             err.message.contains("Binary 'nope' is not a binary target"),
             "{err}"

@@ -13,7 +13,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use serde_yaml::{Mapping, Value};
 
 use crate::build::elf::{check_bootstrap, read_elf};
-use crate::build::process::{describe_command, describe_status, run_streaming};
+use crate::build::process::{describe_status, run_streaming};
 use crate::build::read_packages;
 use crate::build::tools::{Tools, find_tools, zig_available};
 use crate::cli::{BuildArgs, Cli, Command, normalize_args};
@@ -23,8 +23,8 @@ use crate::output::template::{BuiltResource, rewrite_template};
 use crate::output::yaml::to_sam_yaml;
 use crate::paths;
 use crate::plan::{
-    self, BuildDefinition, CargoBuild, PlanError, build_definitions, check_functions,
-    plan_cargo_builds, select_functions,
+    Artifact, BuildDefinition, CargoBuild, FunctionRef, LayerDefinition, LayerRef, PlanError,
+    build_definitions, check_functions, plan_cargo_builds, select_functions, select_layers,
 };
 use crate::settings::{Environment, Settings, UsageError, resolve_settings};
 use crate::template::{Project, ProjectOptions, SkipReason, load_project};
@@ -202,8 +202,17 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     for notice in &selection.notices {
         ui.warn(notice);
     }
-    check_layers(&project, settings, &selection).map_err(Failure::Build)?;
     let checked = check_functions(&project, &selection).map_err(Failure::from_plan)?;
+    let mut layers = select_layers(
+        &project,
+        settings.resource_id.as_deref(),
+        &settings.exclude,
+        settings.base_dir.is_some(),
+    )
+    .map_err(Failure::from_plan)?;
+    if !layers.is_empty() {
+        confirm_layer_beta(settings, &project, &layers, ui).map_err(Failure::Setup)?;
+    }
 
     let template_dir = settings
         .template_file
@@ -242,46 +251,44 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         .join("build.toml");
     let previous = build_toml::read_previous(&build_toml_path).unwrap_or_else(|e| {
         ui.warn(&format!("Ignoring the previous build.toml: {e:#}"));
-        Vec::new()
+        build_toml::Previous::default()
     });
     let definitions = build_definitions(
         &project,
         &checked,
-        &previous,
+        &previous.functions,
         settings.base_dir.is_some(),
         || uuid::Uuid::new_v4().to_string(),
     );
+    let layer_paths: Vec<String> = layers
+        .iter()
+        .map(|l| l.layer.get(&project).full_path.clone())
+        .collect();
+    build_toml::assign_layer_uuids(&mut layers, &layer_paths, &previous.layers, || {
+        uuid::Uuid::new_v4().to_string()
+    });
+    let work = Work {
+        project: &project,
+        definitions,
+        layers,
+    };
 
     let staging = Staging::create(&settings.build_dir).map_err(Failure::Build)?;
-    if !definitions.is_empty() {
-        let cargo_builds = plan_builds(&project, &definitions, settings).map_err(Failure::Build)?;
+    if !work.definitions.is_empty() || !work.layers.is_empty() {
+        let cargo_builds = plan_builds(&work, settings).map_err(Failure::Build)?;
         let tools = find_tools().map_err(Failure::Build)?;
         for cargo_build in &cargo_builds {
-            run_cargo_build(&tools, cargo_build, &definitions, &project, settings, ui)
-                .map_err(Failure::Build)?;
-            collect_binaries(cargo_build, &definitions, &project, &staging.dir)
-                .map_err(Failure::Build)?;
+            run_cargo_build(&tools, cargo_build, &work, settings, ui).map_err(Failure::Build)?;
+            collect_binaries(cargo_build, &work, &staging.dir).map_err(Failure::Build)?;
         }
     }
-    write_templates(&project, &definitions, settings, &staging.dir).map_err(Failure::Build)?;
+    write_templates(&work, settings, &staging.dir).map_err(Failure::Build)?;
     staging.commit().map_err(Failure::Build)?;
     if !selection.single_resource {
-        let full_paths: Vec<Vec<String>> = definitions
-            .iter()
-            .map(|d| {
-                d.functions
-                    .iter()
-                    .map(|f| f.get(&project).full_path.clone())
-                    .collect()
-            })
-            .collect();
-        write_atomically(
-            &build_toml_path,
-            &build_toml::render(&definitions, &full_paths),
-        )
-        .map_err(Failure::Build)?;
+        write_atomically(&build_toml_path, &build_toml::render(&work.project_view()))
+            .map_err(Failure::Build)?;
     }
-    report_success(&project, &definitions, settings, ui);
+    report_success(&project, &work.definitions, settings, ui);
     ui.debug(&format!(
         "samrs build finished in {:.2}s",
         started.elapsed().as_secs_f64()
@@ -320,98 +327,143 @@ fn report_skipped(project: &Project, ui: &Ui) {
     }
 }
 
-/// Layers with a BuildMethod are refused: SAM cannot build Rust layers either.
-fn check_layers(
-    project: &Project,
+/// What this run builds: the function definitions and the Rust layers, over the project.
+struct Work<'a> {
+    project: &'a Project,
+    definitions: Vec<BuildDefinition>,
+    layers: Vec<LayerDefinition>,
+}
+
+impl Work<'_> {
+    /// The full paths of the resources an artifact is for.
+    fn names(&self, artifact: Artifact) -> Vec<&str> {
+        match artifact {
+            Artifact::Function(i) => self.definitions[i]
+                .functions
+                .iter()
+                .map(|f| f.get(self.project).full_path.as_str())
+                .collect(),
+            Artifact::Layer(i) => vec![self.layers[i].layer.get(self.project).full_path.as_str()],
+        }
+    }
+
+    /// The definitions with their resources' full paths, for build.toml.
+    fn project_view(&self) -> build_toml::BuildRecord<'_> {
+        build_toml::BuildRecord {
+            functions: self
+                .definitions
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let names = self.names(Artifact::Function(i));
+                    (d, names.into_iter().map(str::to_string).collect())
+                })
+                .collect(),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| (l, l.layer.get(self.project).full_path.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Rust layers are samrs's own beta feature: it runs only when opted in, or after a "y" at a
+/// terminal prompt.
+fn confirm_layer_beta(
     settings: &Settings,
-    selection: &plan::Selection,
+    project: &Project,
+    layers: &[LayerDefinition],
+    ui: &Ui,
 ) -> anyhow::Result<()> {
-    if selection.single_resource {
+    if settings.beta_features.unwrap_or(settings.beta_from_env) {
         return Ok(());
     }
-    for stack in &project.stacks {
-        for layer in &stack.layers {
-            if settings.exclude.contains(&layer.logical_id) {
-                continue;
-            }
-            match layer.build_method().and_then(Value::as_str) {
-                None => {}
-                Some("rust-cargolambda") => {
-                    return Err(anyhow!(
-                        "'rust-cargolambda' runtime is not supported for layers (layer {}); remove its Metadata.BuildMethod or use --exclude {}",
-                        layer.full_path,
-                        layer.logical_id
-                    ));
-                }
-                Some(other) => {
-                    return Err(anyhow!(
-                        "{}: BuildMethod '{other}' is not supported by samrs (only rust-cargolambda functions); use --exclude {} or sam build",
-                        layer.full_path,
-                        layer.logical_id
-                    ));
-                }
-            }
-        }
+    let names: Vec<&str> = layers
+        .iter()
+        .map(|l| l.layer.get(project).full_path.as_str())
+        .collect();
+    let how = "turn it on with `samrs build --beta-features`, the environment variable SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 (or SAM_CLI_BETA_FEATURES=1), or `beta_features = true` under [default.build.parameters] in samconfig.toml";
+    if settings.beta_features == Some(false) {
+        return Err(anyhow!(
+            "Building Rust layers ({}) is a beta feature, and --no-beta-features (or beta_features = false) turned beta features off; {how}",
+            names.join(", ")
+        ));
     }
-    Ok(())
+    if !ui.can_prompt() {
+        return Err(anyhow!(
+            "Building Rust layers ({}) with BuildMethod rust-cargolambda is a beta feature of samrs; {how}",
+            names.join(", ")
+        ));
+    }
+    let answer = ui.prompt(
+        "Build method \"rust-cargolambda\" for layers is a beta feature.\nPlease confirm if you would like to proceed\nYou can also enable this beta feature with \"samrs build --beta-features\". [y/N]: ",
+    );
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES") {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "Not building Rust layers ({}): the beta feature was not confirmed; {how}",
+            names.join(", ")
+        ))
+    }
 }
 
-fn plan_builds(
-    project: &Project,
-    definitions: &[BuildDefinition],
-    settings: &Settings,
-) -> anyhow::Result<Vec<CargoBuild>> {
-    let dirs: Vec<(&Path, &str)> = definitions
+fn plan_builds(work: &Work, settings: &Settings) -> anyhow::Result<Vec<CargoBuild>> {
+    let dirs: Vec<(&Path, &str)> = work
+        .definitions
         .iter()
-        .map(|d| {
-            (
-                d.code_dir.as_path(),
-                d.functions[0].get(project).full_path.as_str(),
-            )
-        })
+        .enumerate()
+        .map(|(i, d)| (d.code_dir.as_path(), work.names(Artifact::Function(i))[0]))
+        .chain(
+            work.layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.code_dir.as_path(), work.names(Artifact::Layer(i))[0])),
+        )
         .collect();
     let packages = read_packages(dirs)?;
-    plan_cargo_builds(project, definitions, &packages, settings.profile)
-        .map_err(|e| anyhow!(e.message))
-}
-
-fn function_list(project: &Project, definitions: &[BuildDefinition], build: &CargoBuild) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    for (index, _) in &build.outputs {
-        for f in &definitions[*index].functions {
-            names.push(&f.get(project).full_path);
-        }
-    }
-    names.join(", ")
+    plan_cargo_builds(
+        work.project,
+        &work.definitions,
+        &work.layers,
+        &packages,
+        settings.profile,
+    )
+    .map_err(|e| anyhow!(e.message))
 }
 
 fn run_cargo_build(
     tools: &Tools,
     build: &CargoBuild,
-    definitions: &[BuildDefinition],
-    project: &Project,
+    work: &Work,
     settings: &Settings,
     ui: &Ui,
 ) -> anyhow::Result<()> {
     let mut seen = Vec::new();
-    for (index, _) in &build.outputs {
-        if seen.contains(index) {
+    let mut served = Vec::new();
+    for (artifact, _) in &build.outputs {
+        if seen.contains(artifact) {
             continue;
         }
-        seen.push(*index);
-        let d = &definitions[*index];
-        let names: Vec<&str> = d
-            .functions
-            .iter()
-            .map(|f| f.get(project).full_path.as_str())
-            .collect();
-        ui.log(&format!(
-            "Building codeuri: {} runtime: {} architecture: {} functions: {}",
-            d.code_uri,
-            d.target.runtime.as_str(),
-            d.target.architecture.as_str(),
-            names.join(", ")
-        ));
+        seen.push(*artifact);
+        served.extend(work.names(*artifact));
+        match *artifact {
+            Artifact::Function(i) => {
+                let d = &work.definitions[i];
+                ui.log(&format!(
+                    "Building codeuri: {} runtime: {} architecture: {} functions: {}",
+                    d.code_uri,
+                    d.target.runtime.as_str(),
+                    d.target.architecture.as_str(),
+                    work.names(*artifact).join(", ")
+                ));
+            }
+            Artifact::Layer(i) => ui.log(&format!(
+                "Building layer '{}'",
+                work.layers[i].layer.get(work.project).full_path
+            )),
+        }
     }
     let mut command = ProcessCommand::new(&tools.cargo);
     command
@@ -421,11 +473,7 @@ fn run_cargo_build(
     if settings.rust_log_debug {
         command.env("RUST_LOG", "debug");
     }
-    let shown = describe_command(&command).replacen(
-        &tools.cargo.to_string_lossy().into_owned(),
-        "cargo",
-        1,
-    );
+    let shown = format!("cargo {}", build.args().join(" "));
     ui.debug(&format!(
         "Running {shown} in {} (CARGO_TARGET_DIR={})",
         build.dir.display(),
@@ -436,8 +484,7 @@ fn run_cargo_build(
         build.package,
         build.bins.join(", ")
     ));
-    let output = run_streaming(&mut command, |_, line| progress.line(line));
-    let output = match output {
+    let output = match run_streaming(&mut command, |_, line| progress.line(line)) {
         Ok(output) => output,
         Err(e) => {
             progress.abandon();
@@ -450,13 +497,12 @@ fn run_cargo_build(
         details.extend(output.stdout.iter().map(String::as_str));
         let mut message = format!(
             "Cargo Lambda failed for {} ({}, `{shown}` in {}):\n{}",
-            function_list(project, definitions, build),
+            served.join(", "),
             describe_status(output.status),
             build.dir.display(),
             details.join("\n").trim()
         );
-        let text = message.to_lowercase();
-        if text.contains("zig") && !zig_available() {
+        if message.to_lowercase().contains("zig") && !zig_available() {
             message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
         }
         return Err(anyhow!(message));
@@ -470,50 +516,60 @@ fn run_cargo_build(
     Ok(())
 }
 
-/// The folder of a function's artifacts, under `root` (the staging or the final build folder).
-fn artifact_dir(root: &Path, project: &Project, f: &plan::FunctionRef) -> PathBuf {
-    let function = f.get(project);
-    let stack = &project.stacks[function.stack];
-    let mut dir = root.to_path_buf();
-    for part in &stack.path {
-        dir.push(part);
-    }
-    dir.join(&function.logical_id)
+/// The folder of a resource's artifacts under `root` (the staging or the final build folder).
+fn resource_dir(root: &Path, project: &Project, stack: usize, logical_id: &str) -> PathBuf {
+    stack_dir(root, &project.stacks[stack].path).join(logical_id)
 }
 
-fn collect_binaries(
-    build: &CargoBuild,
-    definitions: &[BuildDefinition],
-    project: &Project,
-    staging: &Path,
-) -> anyhow::Result<()> {
-    for (index, bin) in &build.outputs {
-        let definition = &definitions[*index];
+fn function_dir(root: &Path, project: &Project, f: FunctionRef) -> PathBuf {
+    let function = f.get(project);
+    resource_dir(root, project, function.stack, &function.logical_id)
+}
+
+fn layer_dir(root: &Path, project: &Project, l: LayerRef) -> PathBuf {
+    let layer = l.get(project);
+    resource_dir(root, project, layer.stack, &layer.logical_id)
+}
+
+fn collect_binaries(build: &CargoBuild, work: &Work, staging: &Path) -> anyhow::Result<()> {
+    for (artifact, bin) in &build.outputs {
+        let name = work.names(*artifact)[0];
+        let target = match *artifact {
+            Artifact::Function(i) => work.definitions[i].target,
+            Artifact::Layer(i) => work.layers[i].target,
+        };
         let source = build.bootstrap_path(bin);
         let facts = read_elf(&source).with_context(|| {
             format!(
-                "cargo-lambda did not leave a usable binary for {} at {}",
-                definition.functions[0].get(project).full_path,
+                "cargo-lambda did not leave a usable binary for {name} at {}",
                 source.display()
             )
         })?;
-        if let Err(problem) = check_bootstrap(
-            &facts,
-            definition.target.architecture,
-            definition.target.max_glibc(),
-        ) {
+        if let Err(problem) = check_bootstrap(&facts, target.architecture, target.max_glibc()) {
             return Err(anyhow!(
-                "{} ({} {}): {problem}",
-                definition.functions[0].get(project).full_path,
-                definition.target.runtime.as_str(),
-                definition.target.architecture.as_str()
+                "{name} ({} {}): {problem}",
+                target.runtime.as_str(),
+                target.architecture.as_str()
             ));
         }
-        for f in &definition.functions {
-            let dir = artifact_dir(staging, project, f);
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("Unable to create {}", dir.display()))?;
-            copy_keeping_time(&source, &dir.join("bootstrap"))?;
+        let destinations: Vec<PathBuf> = match *artifact {
+            Artifact::Function(i) => work.definitions[i]
+                .functions
+                .iter()
+                .map(|f| function_dir(staging, work.project, *f).join("bootstrap"))
+                .collect(),
+            Artifact::Layer(i) => vec![
+                layer_dir(staging, work.project, work.layers[i].layer)
+                    .join("extensions")
+                    .join(bin),
+            ],
+        };
+        for destination in destinations {
+            if let Some(dir) = destination.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("Unable to create {}", dir.display()))?;
+            }
+            copy_keeping_time(&source, &destination)?;
         }
     }
     Ok(())
@@ -536,41 +592,52 @@ fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_templates(
-    project: &Project,
-    definitions: &[BuildDefinition],
-    settings: &Settings,
-    staging: &Path,
-) -> anyhow::Result<()> {
+/// Resolved Metadata with `SamResourceId` as its last key.
+fn metadata_with_id(metadata: &Mapping, id: &str) -> Mapping {
+    let mut metadata = metadata.clone();
+    metadata.remove("SamResourceId");
+    metadata.insert("SamResourceId".into(), Value::String(id.to_string()));
+    metadata
+}
+
+fn write_templates(work: &Work, settings: &Settings, staging: &Path) -> anyhow::Result<()> {
+    let project = work.project;
     let mut built: Vec<HashMap<String, BuiltResource>> = vec![HashMap::new(); project.stacks.len()];
-    for definition in definitions {
+    let relative_to_stack = |stack: usize, dir: &Path| {
+        let output_dir = stack_dir(&settings.build_dir, &project.stacks[stack].path);
+        paths::to_template_string(&paths::relative(dir, &output_dir))
+    };
+    for definition in &work.definitions {
         for f in &definition.functions {
             let function = f.get(project);
-            let stack = &project.stacks[function.stack];
-            let output_dir = stack_dir(&settings.build_dir, &stack.path);
-            let artifact = artifact_dir(&settings.build_dir, project, f);
-            let mut metadata = function.metadata.clone();
-            metadata.remove("SamResourceId");
-            metadata.insert(
-                "SamResourceId".into(),
-                Value::String(
-                    function
-                        .full_path
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
-            );
+            let id = function.full_path.rsplit('/').next().unwrap_or_default();
             built[function.stack].insert(
                 function.logical_id.clone(),
                 BuiltResource {
                     property: function.kind.code_property(),
-                    path: paths::to_template_string(&paths::relative(&artifact, &output_dir)),
-                    metadata,
+                    path: relative_to_stack(
+                        function.stack,
+                        &function_dir(&settings.build_dir, project, *f),
+                    ),
+                    metadata: metadata_with_id(&function.metadata, id),
                 },
             );
         }
+    }
+    for definition in &work.layers {
+        let layer = definition.layer.get(project);
+        let id = layer.full_path.rsplit('/').next().unwrap_or_default();
+        built[layer.stack].insert(
+            layer.logical_id.clone(),
+            BuiltResource {
+                property: layer.kind.content_property(),
+                path: relative_to_stack(
+                    layer.stack,
+                    &layer_dir(&settings.build_dir, project, definition.layer),
+                ),
+                metadata: metadata_with_id(&layer.metadata, id),
+            },
+        );
     }
     for (index, stack) in project.stacks.iter().enumerate() {
         for (logical_id, _) in &stack.children {
@@ -583,13 +650,11 @@ fn write_templates(
                 .and_then(|r| r.get("Type"))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let mut metadata = resource
+            let metadata = resource
                 .and_then(|r| r.get("Metadata"))
                 .and_then(Value::as_mapping)
                 .cloned()
-                .unwrap_or_else(Mapping::new);
-            metadata.remove("SamResourceId");
-            metadata.insert("SamResourceId".into(), Value::String(logical_id.clone()));
+                .unwrap_or_default();
             built[index].insert(
                 logical_id.clone(),
                 BuiltResource {
@@ -599,7 +664,7 @@ fn write_templates(
                         "TemplateURL"
                     },
                     path: format!("{logical_id}/template.yaml"),
-                    metadata,
+                    metadata: metadata_with_id(&metadata, logical_id),
                 },
             );
         }

@@ -98,6 +98,8 @@ pub struct Settings {
     pub beta_features: Option<bool>,
     /// Whether `--beta-features`/`beta_features = true` asked for SAM's experimental notice.
     pub beta_notice: bool,
+    /// `SAM_CLI_BETA_FEATURES=1` or `SAM_CLI_BETA_RUST_CARGO_LAMBDA=1` (only the value 1 counts).
+    pub beta_from_env: bool,
     /// Messages about the configuration for the log.
     pub notices: Vec<String>,
     /// Options given on the command line, for `--save-params`.
@@ -325,6 +327,8 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         build_in_source,
         beta_features,
         beta_notice,
+        beta_from_env: env.get("SAM_CLI_BETA_FEATURES") == Some("1")
+            || env.get("SAM_CLI_BETA_RUST_CARGO_LAMBDA") == Some("1"),
         notices,
         save_params: args.save_params,
         config_file: config.file.clone(),

@@ -18,6 +18,7 @@ pub enum OutputFormat {
 /// Console policy for one run.
 #[derive(Debug, Clone)]
 pub struct Ui {
+    stdin_tty: bool,
     stderr_tty: bool,
     stdout_color: bool,
     stderr_color: bool,
@@ -42,6 +43,7 @@ impl Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let stderr_tty = std::io::stderr().is_terminal();
         Ui {
+            stdin_tty: std::io::stdin().is_terminal(),
             stderr_tty,
             stdout_color: std::io::stdout().is_terminal() && !no_color,
             stderr_color: stderr_tty && !no_color,
@@ -62,6 +64,24 @@ impl Ui {
         } else {
             eprintln!("{line}");
         }
+    }
+
+    /// True when a question can be asked (stdin is a terminal).
+    pub fn can_prompt(&self) -> bool {
+        self.stdin_tty
+    }
+
+    /// Asks on stderr and reads one line of stdin (empty on end of input).
+    pub fn prompt(&self, question: &str) -> String {
+        if self.stderr_color {
+            eprint!("{YELLOW}{question}{RESET}");
+        } else {
+            eprint!("{question}");
+        }
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        answer
     }
 
     /// A line shown only with `--debug`.

@@ -15,8 +15,9 @@
 //! 5. every output `template.yaml`, parsed (`serde_yaml::Value`), and byte for byte for the cases
 //!    whose templates are in the spec's "simple subset" (§5.3, Appendix B item 3);
 //! 6. `build.toml`, parsed, with the UUID section names replaced by `D0`, `D1`… in file order;
-//! 7. the set of `Building codeuri: …` lines on stderr (the rest of stderr is not compared: samrs
-//!    prints its own progress and none of SAM's builder lines, a documented deviation).
+//! 7. the sets of `Building codeuri: …` and `Error: …` lines on stderr (the rest of stderr is not
+//!    compared: samrs prints its own progress and none of SAM's `Workflow RustCargoLambdaBuilder…`
+//!    / ` Running RustCargoLambdaBuilder:…` lines, a documented deviation).
 //!
 //! Tools: `SAMRS_TOOLS_BIN` (if set) or `<repo>/.ci/venv/bin` (if it exists) is put first on PATH;
 //! `cargo-lambda` and `sam` must then be found there (`scripts/ensure-tools` installs both).
@@ -367,6 +368,7 @@ fn compare_runs(case: &Case, sam: &RunResult, samrs: &RunResult) -> Vec<String> 
         ));
     }
     compare_building_lines(sam, samrs, &mut diffs);
+    compare_error_lines(sam, samrs, &mut diffs);
 
     let (sam_dir, samrs_dir) = match (&sam.aws_sam, &samrs.aws_sam) {
         (Some(a), Some(b)) => (a, b),
@@ -416,6 +418,25 @@ fn building_lines(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The `Error: …` lines on stderr, compared as sets (spec Appendix B item 1: "same set of
+/// `Error:` messages").
+fn compare_error_lines(sam: &RunResult, samrs: &RunResult, diffs: &mut Vec<String>) {
+    let sam_set: BTreeSet<&str> = error_lines(&sam.stderr);
+    let samrs_set: BTreeSet<&str> = error_lines(&samrs.stderr);
+    if sam_set != samrs_set {
+        diffs.push(format!(
+            "`Error:` lines on stderr differ:\n  sam:   {sam_set:?}\n  samrs: {samrs_set:?}"
+        ));
+    }
+}
+
+fn error_lines(stderr: &str) -> BTreeSet<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("Error: "))
+        .collect()
+}
+
 /// `build.toml` (next to the build folder), parsed, with UUID section names normalised.
 fn compare_build_toml(sam_dir: &Path, samrs_dir: &Path, diffs: &mut Vec<String>) {
     let sam_text = fs::read_to_string(sam_dir.join("build.toml")).ok();
@@ -457,16 +478,31 @@ fn compare_build_toml(sam_dir: &Path, samrs_dir: &Path, diffs: &mut Vec<String>)
     }
 }
 
-/// The whole `.aws-sam` tree: relative paths, kinds and mode bits.
+/// The `.aws-sam` tree: relative paths, kinds and mode bits. The build folder and the rest of
+/// `.aws-sam` (build.toml, cache/, deps/, anything else a tool leaves there) are reported apart.
 fn compare_trees(sam_dir: &Path, samrs_dir: &Path, diffs: &mut Vec<String>) {
-    let sam_tree = file_tree(sam_dir);
-    let samrs_tree = file_tree(samrs_dir);
-    if sam_tree != samrs_tree {
+    let (sam_build, sam_rest) = split_build_entries(file_tree(sam_dir));
+    let (samrs_build, samrs_rest) = split_build_entries(file_tree(samrs_dir));
+    if sam_build != samrs_build {
         diffs.push(format!(
-            ".aws-sam file tree differs (kind, mode, path):\n{}",
-            line_diff(&tree_listing(&sam_tree), &tree_listing(&samrs_tree))
+            "build folder tree differs (kind, mode, path under .aws-sam):\n{}",
+            line_diff(&tree_listing(&sam_build), &tree_listing(&samrs_build))
         ));
     }
+    if sam_rest != samrs_rest {
+        diffs.push(format!(
+            ".aws-sam tree outside build/ differs (kind, mode, path; UUIDs normalised):\n{}",
+            line_diff(&tree_listing(&sam_rest), &tree_listing(&samrs_rest))
+        ));
+    }
+}
+
+/// Splits a `.aws-sam` tree into the build folder's entries (`build` itself included) and the rest.
+fn split_build_entries(
+    tree: BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    tree.into_iter()
+        .partition(|(path, _)| path == "build" || path.starts_with("build/"))
 }
 
 /// Files present in both build folders: templates parsed (and maybe bytes), the rest bytes.

@@ -41,47 +41,64 @@ pub fn parse_elf(bytes: &[u8]) -> Result<ElfFacts> {
         EM_AARCH64 => Some(Architecture::Arm64),
         _ => None,
     };
-    let section_offset = u64_at(bytes, 40)? as usize;
-    let section_size = u16_at(bytes, 58)? as usize;
-    let section_count = u16_at(bytes, 60)? as usize;
+    let section_offset = u64_at(bytes, 40)?;
+    let section_size = u64::from(u16_at(bytes, 58)?);
+    let section_count = u64::from(u16_at(bytes, 60)?);
+    let section = |index: u64| -> Result<usize> {
+        index
+            .checked_mul(section_size)
+            .and_then(|o| o.checked_add(section_offset))
+            .and_then(|o| usize::try_from(o).ok())
+            .context("bad section header offset")
+    };
     let mut max_glibc = None;
     for i in 0..section_count {
-        let header = section_offset + i * section_size;
-        if u32_at(bytes, header + 4)? != SHT_GNU_VERNEED {
+        let header = section(i)?;
+        if u32_at(bytes, add(header, 4)?)? != SHT_GNU_VERNEED {
             continue;
         }
-        let offset = u64_at(bytes, header + 24)? as usize;
-        let link = u32_at(bytes, header + 40)? as usize;
-        let count = u32_at(bytes, header + 44)? as usize;
-        let strings_header = section_offset + link * section_size;
-        let strings = u64_at(bytes, strings_header + 24)? as usize;
+        let offset = to_usize(u64_at(bytes, add(header, 24)?)?)?;
+        let link = u64::from(u32_at(bytes, add(header, 40)?)?);
+        let count = u32_at(bytes, add(header, 44)?)?.min(MAX_ENTRIES);
+        let strings = to_usize(u64_at(bytes, add(section(link)?, 24)?)?)?;
         let mut need = offset;
         for _ in 0..count {
-            let aux_count = u16_at(bytes, need + 2)? as usize;
-            let mut aux = need + u32_at(bytes, need + 8)? as usize;
+            let aux_count = u16_at(bytes, add(need, 2)?)?;
+            let mut aux = add(need, to_usize(u64::from(u32_at(bytes, add(need, 8)?)?))?)?;
             for _ in 0..aux_count {
-                let name_offset = u32_at(bytes, aux + 8)? as usize;
-                let name = c_str_at(bytes, strings + name_offset)?;
+                let name_offset = u32_at(bytes, add(aux, 8)?)? as usize;
+                let name = c_str_at(bytes, add(strings, name_offset)?)?;
                 if let Some(version) = parse_glibc_version(name) {
                     max_glibc = max_glibc.max(Some(version));
                 }
-                let next = u32_at(bytes, aux + 12)? as usize;
+                let next = u32_at(bytes, add(aux, 12)?)? as usize;
                 if next == 0 {
                     break;
                 }
-                aux += next;
+                aux = add(aux, next)?;
             }
-            let next = u32_at(bytes, need + 12)? as usize;
+            let next = u32_at(bytes, add(need, 12)?)? as usize;
             if next == 0 {
                 break;
             }
-            need += next;
+            need = add(need, next)?;
         }
     }
     Ok(ElfFacts {
         architecture,
         max_glibc,
     })
+}
+
+/// More version-need entries than any real binary has: a bound for damaged files.
+const MAX_ENTRIES: u32 = 4096;
+
+fn add(a: usize, b: usize) -> Result<usize> {
+    a.checked_add(b).context("truncated ELF file")
+}
+
+fn to_usize(value: u64) -> Result<usize> {
+    usize::try_from(value).context("bad ELF offset")
 }
 
 fn parse_glibc_version(name: &str) -> Option<(u32, u32)> {

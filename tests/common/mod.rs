@@ -208,11 +208,14 @@ if [ -n "${FAKE_FAIL:-}" ]; then
   exit 101
 fi
 machine=62
+extension=
+case " $* " in *" --extension "*) extension=1 ;; esac
 case " $* " in *" --arm64 "*|*aarch64*) machine=183 ;; esac
 [ -n "${FAKE_WRONG_ARCH:-}" ] && machine=62
 while [ $# -gt 0 ]; do
   if [ "$1" = "--bin" ]; then
     out="$CARGO_TARGET_DIR/lambda/$2/bootstrap"
+    [ -n "$extension" ] && out="$CARGO_TARGET_DIR/lambda/extensions/$2"
     mkdir -p "$(dirname "$out")"
     { printf '\177ELF\002\001\001'; head -c 11 /dev/zero; printf "\\$(printf %03o $machine)\\000"; head -c 44 /dev/zero; echo "$2"; } > "$out"
     chmod 755 "$out"
