@@ -17,10 +17,10 @@ use crate::build::process::{describe_status, run_streaming};
 use crate::build::read_packages;
 use crate::build::tools::{Tools, find_tools, zig_available};
 use crate::cli::{BuildArgs, Cli, Command, normalize_args};
-use crate::output::build_toml;
 use crate::output::staging::{Staging, check_build_dir, lock_build_dir};
 use crate::output::template::{BuiltResource, rewrite_template};
 use crate::output::yaml::to_sam_yaml;
+use crate::output::{build_toml, cache};
 use crate::paths;
 use crate::plan::{
     Artifact, BuildDefinition, CargoBuild, FunctionRef, LayerDefinition, LayerRef, PlanError,
@@ -267,15 +267,25 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     build_toml::assign_layer_uuids(&mut layers, &layer_paths, &previous.layers, || {
         uuid::Uuid::new_v4().to_string()
     });
-    let work = Work {
+    let mut work = Work {
         project: &project,
         definitions,
         layers,
     };
 
     let staging = Staging::create(&settings.build_dir).map_err(Failure::Build)?;
-    if !work.definitions.is_empty() || !work.layers.is_empty() {
-        let cargo_builds = plan_builds(&work, settings).map_err(Failure::Build)?;
+    let fresh_keys = if settings.cached {
+        ui.log("Starting Build use cache");
+        restore_from_cache(&work, settings, &staging.dir, ui).map_err(Failure::Build)?
+    } else {
+        vec![None; work.definitions.len()]
+    };
+    let missing: Vec<bool> = fresh_keys
+        .iter()
+        .map(|k| !matches!(k, Some(CacheState::Hit)))
+        .collect();
+    if missing.iter().any(|m| *m) || !work.layers.is_empty() {
+        let cargo_builds = plan_builds(&work, &missing, settings).map_err(Failure::Build)?;
         let tools = find_tools().map_err(Failure::Build)?;
         for cargo_build in &cargo_builds {
             run_cargo_build(&tools, cargo_build, &work, settings, ui).map_err(Failure::Build)?;
@@ -284,6 +294,15 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     }
     write_templates(&work, settings, &staging.dir).map_err(Failure::Build)?;
     staging.commit().map_err(Failure::Build)?;
+    if settings.cached {
+        store_in_cache(
+            &mut work,
+            &fresh_keys,
+            settings,
+            !selection.single_resource,
+            ui,
+        );
+    }
     if !selection.single_resource {
         write_atomically(&build_toml_path, &build_toml::render(&work.project_view()))
             .map_err(Failure::Build)?;
@@ -409,11 +428,17 @@ fn confirm_layer_beta(
     }
 }
 
-fn plan_builds(work: &Work, settings: &Settings) -> anyhow::Result<Vec<CargoBuild>> {
+/// Plans the cargo runs for the definitions marked in `wanted` and every layer.
+fn plan_builds(
+    work: &Work,
+    wanted: &[bool],
+    settings: &Settings,
+) -> anyhow::Result<Vec<CargoBuild>> {
     let dirs: Vec<(&Path, &str)> = work
         .definitions
         .iter()
         .enumerate()
+        .filter(|(i, _)| wanted[*i])
         .map(|(i, d)| (d.code_dir.as_path(), work.names(Artifact::Function(i))[0]))
         .chain(
             work.layers
@@ -423,14 +448,112 @@ fn plan_builds(work: &Work, settings: &Settings) -> anyhow::Result<Vec<CargoBuil
         )
         .collect();
     let packages = read_packages(dirs)?;
-    plan_cargo_builds(
+    let wanted_definitions: Vec<BuildDefinition> = work
+        .definitions
+        .iter()
+        .zip(wanted)
+        .filter(|(_, w)| **w)
+        .map(|(d, _)| d.clone())
+        .collect();
+    let index_of: Vec<usize> = (0..work.definitions.len()).filter(|i| wanted[*i]).collect();
+    let mut builds = plan_cargo_builds(
         work.project,
-        &work.definitions,
+        &wanted_definitions,
         &work.layers,
         &packages,
         settings.profile,
     )
-    .map_err(|e| anyhow!(e.message))
+    .map_err(|e| anyhow!(e.message))?;
+    for build in &mut builds {
+        for (artifact, _) in &mut build.outputs {
+            if let Artifact::Function(i) = artifact {
+                *i = index_of[*i];
+            }
+        }
+    }
+    Ok(builds)
+}
+
+/// The cache verdict of one definition under `--cached`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CacheState {
+    /// Restored from the cache: no build needed.
+    Hit,
+    /// Built this run; the key to store once the build succeeded.
+    Miss(String),
+}
+
+/// Restores every definition whose key matches the recorded one and whose artifacts are in the
+/// cache; returns each definition's verdict.
+fn restore_from_cache(
+    work: &Work,
+    settings: &Settings,
+    staging: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Vec<Option<CacheState>>> {
+    std::fs::create_dir_all(&settings.cache_dir).with_context(|| {
+        format!(
+            "Unable to create cache dir {}",
+            settings.cache_dir.display()
+        )
+    })?;
+    let mut excluded = vec![settings.build_dir.clone(), settings.cache_dir.clone()];
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        excluded.push(paths::absolute(Path::new(&target), &settings.cwd));
+    }
+    let mut keys = cache::KeyMaker::new(&cache::build_environment(), excluded);
+    let mut states = Vec::with_capacity(work.definitions.len());
+    for (i, definition) in work.definitions.iter().enumerate() {
+        let key = keys.key(definition, settings.profile)?;
+        let names = work.names(Artifact::Function(i)).join(", ");
+        let first = function_dir(staging, work.project, definition.functions[0]);
+        let hit = definition.source_hash == key
+            && cache::restore(&settings.cache_dir, &definition.uuid, &first)?;
+        if hit {
+            ui.log(&format!(
+                "Valid cache found, copying previously built resources for following functions ({names})"
+            ));
+            for f in &definition.functions[1..] {
+                cache::restore(
+                    &settings.cache_dir,
+                    &definition.uuid,
+                    &function_dir(staging, work.project, *f),
+                )?;
+            }
+            states.push(Some(CacheState::Hit));
+        } else {
+            ui.log(&format!(
+                "Cache is invalid, running build and copying resources for following functions ({names})"
+            ));
+            states.push(Some(CacheState::Miss(key)));
+        }
+    }
+    Ok(states)
+}
+
+/// After a successful build: copies what was built into the cache, records the keys for
+/// build.toml, and (on full builds) drops cache folders no definition uses any more.
+fn store_in_cache(
+    work: &mut Work,
+    states: &[Option<CacheState>],
+    settings: &Settings,
+    full_build: bool,
+    ui: &Ui,
+) {
+    for (definition, state) in work.definitions.iter_mut().zip(states) {
+        if let Some(CacheState::Miss(key)) = state {
+            let artifacts =
+                function_dir(&settings.build_dir, work.project, definition.functions[0]);
+            match cache::store(&settings.cache_dir, &definition.uuid, &artifacts) {
+                Ok(()) => definition.source_hash = key.clone(),
+                Err(e) => ui.warn(&format!("Not cached: {e:#}")),
+            }
+        }
+    }
+    if full_build {
+        let in_use: Vec<&str> = work.definitions.iter().map(|d| d.uuid.as_str()).collect();
+        cache::prune(&settings.cache_dir, &in_use);
+    }
 }
 
 fn run_cargo_build(

@@ -233,3 +233,69 @@ fn a_build_dir_that_holds_the_project_is_refused() {
     }
     assert!(Path::new(&s.dir()).join("template.yaml").exists());
 }
+
+#[test]
+fn cached_builds_skip_cargo_until_a_source_changes() {
+    let s = Setup::new("multi-function");
+    let first = run_ok(s.samrs().args(["build", "--cached"]));
+    assert!(
+        first.stderr.starts_with("Starting Build use cache\n"),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains(
+        "Cache is invalid, running build and copying resources for following functions (FunctionA)"
+    ));
+    assert_eq!(fake_calls(&s.log()).len(), 1);
+    let built = snapshot(&s.project.path().join(".aws-sam/build"));
+    assert!(
+        s.project
+            .path()
+            .join(".aws-sam/cache")
+            .read_dir()
+            .expect("cache")
+            .count()
+            == 2
+    );
+
+    let second = run_ok(s.samrs().args(["build", "--cached"]));
+    assert!(second.stderr.contains("Valid cache found, copying previously built resources for following functions (FunctionA)"), "{}", second.stderr);
+    assert!(second.stderr.contains(
+        "Valid cache found, copying previously built resources for following functions (FunctionB)"
+    ));
+    assert_eq!(fake_calls(&s.log()).len(), 1, "cargo was not started");
+    assert_eq!(snapshot(&s.project.path().join(".aws-sam/build")), built);
+
+    let source = s.project.path().join("src/function_b.rs");
+    let text = std::fs::read_to_string(&source).expect("read") + "\n// changed\n";
+    std::fs::write(&source, text).expect("write");
+    let third = run_ok(s.samrs().args(["build", "--cached"]));
+    assert!(
+        third.stderr.contains("Cache is invalid"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(fake_calls(&s.log()).len(), 2);
+
+    let debug = run_ok(
+        s.samrs()
+            .args(["build", "--cached"])
+            .env("SAM_BUILD_MODE", "debug"),
+    );
+    assert!(
+        debug.stderr.contains("Cache is invalid"),
+        "a debug build never reuses a release binary"
+    );
+    let calls = fake_calls(&s.log());
+    assert_eq!(calls.len(), 3);
+    assert!(!calls[2].2.contains("--release"));
+}
+
+#[test]
+fn without_cached_the_cache_is_neither_read_nor_written() {
+    let s = Setup::new("single-function");
+    run_ok(s.samrs().arg("build"));
+    run_ok(s.samrs().arg("build"));
+    assert_eq!(fake_calls(&s.log()).len(), 2);
+    assert!(!s.project.path().join(".aws-sam/cache").exists());
+}

@@ -370,26 +370,24 @@ fn compare_runs(case: &Case, sam: &RunResult, samrs: &RunResult) -> Vec<String> 
     compare_building_lines(sam, samrs, &mut diffs);
     compare_error_lines(sam, samrs, &mut diffs);
 
-    let (sam_dir, samrs_dir) = match (&sam.aws_sam, &samrs.aws_sam) {
-        (Some(a), Some(b)) => (a, b),
-        (None, None) => return diffs,
-        (a, b) => {
-            diffs.push(format!(
-                ".aws-sam created: sam {}, samrs {}",
-                a.is_some(),
-                b.is_some()
-            ));
-            return diffs;
-        }
-    };
-    compare_build_toml(sam_dir, samrs_dir, &mut diffs);
+    let (sam_dir, samrs_dir) = (sam.aws_sam.as_deref(), samrs.aws_sam.as_deref());
+    if sam_dir.is_some() != samrs_dir.is_some() {
+        diffs.push(format!(
+            ".aws-sam created: sam {}, samrs {}",
+            sam_dir.is_some(),
+            samrs_dir.is_some()
+        ));
+    }
     compare_trees(sam_dir, samrs_dir, &mut diffs);
-    compare_build_files(
-        case,
-        &sam_dir.join("build"),
-        &samrs_dir.join("build"),
-        &mut diffs,
-    );
+    if let (Some(sam_dir), Some(samrs_dir)) = (sam_dir, samrs_dir) {
+        compare_build_toml(sam_dir, samrs_dir, &mut diffs);
+        compare_build_files(
+            case,
+            &sam_dir.join("build"),
+            &samrs_dir.join("build"),
+            &mut diffs,
+        );
+    }
     diffs
 }
 
@@ -480,7 +478,8 @@ fn compare_build_toml(sam_dir: &Path, samrs_dir: &Path, diffs: &mut Vec<String>)
 
 /// The `.aws-sam` tree: relative paths, kinds and mode bits. The build folder and the rest of
 /// `.aws-sam` (build.toml, cache/, deps/, anything else a tool leaves there) are reported apart.
-fn compare_trees(sam_dir: &Path, samrs_dir: &Path, diffs: &mut Vec<String>) {
+/// A missing `.aws-sam` counts as an empty tree.
+fn compare_trees(sam_dir: Option<&Path>, samrs_dir: Option<&Path>, diffs: &mut Vec<String>) {
     let (sam_build, sam_rest) = split_build_entries(file_tree(sam_dir));
     let (samrs_build, samrs_rest) = split_build_entries(file_tree(samrs_dir));
     if sam_build != samrs_build {
@@ -661,11 +660,14 @@ fn is_skipped_dir(name: &std::ffi::OsStr) -> bool {
 
 /// `relative path → "kind mode"` for everything under `root`. Path components that are UUIDs (the
 /// cache folders) are replaced by `D<n>` using that run's build.toml.
-fn file_tree(root: &Path) -> BTreeMap<String, String> {
+fn file_tree(root: Option<&Path>) -> BTreeMap<String, String> {
+    let mut tree = BTreeMap::new();
+    let Some(root) = root else {
+        return tree;
+    };
     let uuids = fs::read_to_string(root.join("build.toml"))
         .map(|text| uuid_map(&text))
         .unwrap_or_default();
-    let mut tree = BTreeMap::new();
     for entry in walkdir::WalkDir::new(root).min_depth(1) {
         let entry = entry.expect("walk .aws-sam");
         let rel = entry.path().strip_prefix(root).expect("path inside root");

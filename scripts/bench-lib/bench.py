@@ -333,7 +333,8 @@ def checks(cases, parse):
             else:
                 out.append(f"SKIP  [{shape}] no-op N=8 vs sam: a run failed")
         else:
-            out.append(f"SKIP  [{shape}] no-op N=8 samrs >= 10x faster than sam: sam not measured")
+            why = "N=8 not measured" if c8 is None else "sam not measured"
+            out.append(f"SKIP  [{shape}] no-op N=8 samrs >= 10x faster than sam: {why}")
         if c32 is None:
             out.append(f"SKIP  [{shape}] --cached no-op N=32 <= 50 ms: N=32 not measured")
         else:
@@ -357,6 +358,13 @@ def checks(cases, parse):
 
 
 # ---------------------------------------------------------------- main
+
+def loadavg():
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
 
 class Harness:
     pass
@@ -423,7 +431,8 @@ def main():
         "(crate folder / workspace root).",
         f"samrs: {version([str(h.samrs), '--version'])}; cargo-lambda: {version(['cargo', 'lambda', '--version'])}; "
         f"sam: {version([h.sam, '--version']) if h.sam else 'not measured'}; cores: {os.cpu_count()}",
-        f"sizes {sizes}, shapes {shapes}, R={runs}, cold {'N<=8, 1 run' if cold else 'off'}",
+        f"sizes {sizes}, shapes {shapes}, R={runs}, cold {'N<=8, 1 run' if cold else 'off'}; "
+        f"load average at start {loadavg()}",
     ]
     if not a.no_sam and not h.sam:
         header.append("sam is not installed: sam columns are n/a")
@@ -455,7 +464,8 @@ def main():
     for line in checks(cases, parse):
         print(line)
     print()
-    print(f"total bench time: {time.perf_counter() - started:.0f} s")
+    print(f"total bench time: {time.perf_counter() - started:.0f} s; load average at end {loadavg()} "
+          "(other jobs on the machine make the figures noisy)")
 
 
 if __name__ == "__main__":

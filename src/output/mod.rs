@@ -2,6 +2,7 @@
 //! build folder.
 
 pub mod build_toml;
+pub mod cache;
 pub mod staging;
 pub mod template;
 pub mod yaml;

@@ -1,0 +1,376 @@
+//! `--cached` that hits for Rust: a key from everything that decides a binary — the sources of
+//! the local packages (not `target/`), manifests and Cargo.lock, the toolchain and cargo-lambda,
+//! the target, profile, BuildProperties and the build environment — so an unchanged project
+//! is rebuilt without starting cargo at all. Artifacts live in `<cache-dir>/<uuid>/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::paths;
+use crate::plan::{BuildDefinition, Profile};
+
+/// Folders never part of a source hash.
+const SKIPPED_DIRS: &[&str] = &[".aws-sam", ".git", ".hg", ".svn", "node_modules"];
+
+/// Computes cache keys, remembering the hash of each source folder for the run.
+pub struct KeyMaker {
+    environment: String,
+    folder_hashes: BTreeMap<PathBuf, String>,
+    excluded: Vec<PathBuf>,
+}
+
+impl KeyMaker {
+    /// `environment` holds the build environment's relevant variables (RUSTFLAGS, CARGO_*,
+    /// RUSTUP_*); `excluded` folders (build and cache folders, target folders) are not hashed.
+    pub fn new(environment: &[(String, String)], excluded: Vec<PathBuf>) -> KeyMaker {
+        let mut text = String::new();
+        for (k, v) in environment {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        text.push_str(&toolchain_identity());
+        KeyMaker {
+            environment: text,
+            folder_hashes: BTreeMap::new(),
+            excluded,
+        }
+    }
+
+    /// The key of one build definition.
+    pub fn key(&mut self, definition: &BuildDefinition, profile: Profile) -> Result<String> {
+        let mut hasher = Sha256::new();
+        hasher.update(b"samrs-cache-v1\n");
+        hasher.update(self.environment.as_bytes());
+        hasher.update(
+            format!(
+                "{}|{}|{:?}|{:?}|{}\n",
+                definition.target.runtime.as_str(),
+                definition.target.architecture.as_str(),
+                profile,
+                definition.options,
+                serde_yaml::to_string(&definition.metadata).unwrap_or_default()
+            )
+            .as_bytes(),
+        );
+        for folder in source_folders(&definition.code_dir) {
+            let hash = match self.folder_hashes.get(&folder) {
+                Some(hash) => hash.clone(),
+                None => {
+                    let hash = hash_folder(&folder, &self.excluded)?;
+                    self.folder_hashes.insert(folder.clone(), hash.clone());
+                    hash
+                }
+            };
+            hasher.update(format!("{}={hash}\n", folder.display()).as_bytes());
+        }
+        Ok(hex(&hasher.finalize()))
+    }
+}
+
+/// The folders whose files decide a package's binary: its workspace root (or the package) and
+/// the local path dependencies named in the manifests, followed transitively.
+pub fn source_folders(code_dir: &Path) -> BTreeSet<PathBuf> {
+    let mut folders = BTreeSet::new();
+    let mut pending = vec![workspace_root(code_dir)];
+    while let Some(folder) = pending.pop() {
+        if folders
+            .iter()
+            .any(|f: &PathBuf| paths::is_within(&folder, f))
+        {
+            continue;
+        }
+        folders.retain(|f| !paths::is_within(f, &folder));
+        folders.insert(folder.clone());
+        for manifest in walk_manifests(&folder) {
+            for dependency in path_dependencies(&manifest) {
+                pending.push(workspace_root(&dependency));
+            }
+        }
+    }
+    folders
+}
+
+/// The highest folder above `dir` whose Cargo.toml has a `[workspace]`, else `dir`.
+fn workspace_root(dir: &Path) -> PathBuf {
+    let mut root = dir.to_path_buf();
+    let mut current = dir.parent();
+    while let Some(folder) = current {
+        let manifest = folder.join("Cargo.toml");
+        match fs::read_to_string(&manifest) {
+            Ok(text) if text.contains("[workspace") => root = folder.to_path_buf(),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+        current = folder.parent();
+    }
+    root
+}
+
+fn walk_manifests(folder: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(folder)
+        .into_iter()
+        .filter_entry(|e| !is_skipped(e, folder))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "Cargo.toml")
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// `path = "…"` dependencies of a manifest, as absolute folders.
+fn path_dependencies(manifest: &Path) -> Vec<PathBuf> {
+    let Ok(text) = fs::read_to_string(manifest) else {
+        return Vec::new();
+    };
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let base = manifest.parent().unwrap_or(Path::new("/"));
+    let mut found = Vec::new();
+    let mut visit = |deps: Option<&toml::Value>| {
+        if let Some(toml::Value::Table(deps)) = deps {
+            for dep in deps.values() {
+                if let Some(path) = dep.get("path").and_then(toml::Value::as_str) {
+                    found.push(paths::normalize(&base.join(path)));
+                }
+            }
+        }
+    };
+    for section in ["dependencies", "build-dependencies"] {
+        visit(table.get(section));
+    }
+    if let Some(toml::Value::Table(workspace)) = table.get("workspace") {
+        visit(workspace.get("dependencies"));
+    }
+    if let Some(toml::Value::Table(targets)) = table.get("target") {
+        for target in targets.values() {
+            visit(target.get("dependencies"));
+            visit(target.get("build-dependencies"));
+        }
+    }
+    found
+}
+
+fn is_skipped(entry: &walkdir::DirEntry, root: &Path) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    entry.file_type().is_dir()
+        && (SKIPPED_DIRS.contains(&name.as_ref())
+            || (name == "target" && entry.path().parent() == Some(root)))
+}
+
+/// SHA-256 over every file's relative path and content, in sorted order.
+fn hash_folder(folder: &Path, excluded: &[PathBuf]) -> Result<String> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(folder)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !is_skipped(e, folder) && !excluded.iter().any(|x| e.path() == x))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    let mut hasher = Sha256::new();
+    let mut buffer = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(folder).unwrap_or(&file);
+        hasher.update(relative.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        buffer.clear();
+        fs::File::open(&file)
+            .and_then(|mut f| f.read_to_end(&mut buffer))
+            .with_context(|| format!("Unable to read {} for the build cache", file.display()))?;
+        hasher.update((buffer.len() as u64).to_le_bytes());
+        hasher.update(&buffer);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Identity of the installed toolchains and cargo-lambda, without running them: the rustup
+/// settings and the size and time of each toolchain's rustc, and cargo-lambda's executable.
+fn toolchain_identity() -> String {
+    let mut text = String::new();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let rustup = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".rustup"));
+    if let Ok(settings) = fs::read_to_string(rustup.join("settings.toml")) {
+        text.push_str(&settings);
+    }
+    if let Ok(entries) = fs::read_dir(rustup.join("toolchains")) {
+        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        names.sort();
+        for toolchain in names {
+            text.push_str(&file_identity(&toolchain.join("bin/rustc")));
+        }
+    }
+    for tool in ["cargo-lambda", "cargo", "rustc"] {
+        if let Ok(path) = which::which(tool) {
+            text.push_str(&file_identity(&path));
+        }
+    }
+    text
+}
+
+fn file_identity(path: &Path) -> String {
+    match fs::metadata(path) {
+        Ok(m) => format!("{}:{}:{:?}\n", path.display(), m.len(), m.modified().ok()),
+        Err(_) => format!("{}:missing\n", path.display()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The environment variables that change what cargo builds.
+pub fn build_environment() -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            (k.starts_with("CARGO_") && k != "CARGO_TARGET_DIR" && !k.starts_with("CARGO_TERM"))
+                || k.starts_with("RUSTUP_TOOLCHAIN")
+                || k == "RUSTFLAGS"
+                || k == "RUSTC"
+                || k == "RUSTC_WRAPPER"
+                || k == "CC"
+                || k == "CFLAGS"
+                || k == "SAM_BUILD_MODE"
+        })
+        .collect();
+    vars.sort();
+    vars
+}
+
+/// Copies the cached artifacts of `uuid` into `destination`; false when there are none.
+pub fn restore(cache_dir: &Path, uuid: &str, destination: &Path) -> Result<bool> {
+    let source = cache_dir.join(uuid);
+    if !source.is_dir()
+        || fs::read_dir(&source)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true)
+    {
+        return Ok(false);
+    }
+    copy_folder(&source, destination)?;
+    Ok(true)
+}
+
+/// Replaces the cached artifacts of `uuid` with a copy of `artifacts`.
+pub fn store(cache_dir: &Path, uuid: &str, artifacts: &Path) -> Result<()> {
+    let target = cache_dir.join(uuid);
+    let temporary = cache_dir.join(format!(".{uuid}.samrs-tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&temporary);
+    copy_folder(artifacts, &temporary)?;
+    let _ = fs::remove_dir_all(&target);
+    fs::rename(&temporary, &target)
+        .with_context(|| format!("Unable to write the build cache {}", target.display()))
+}
+
+/// Deletes cache folders whose UUID is no longer in use.
+pub fn prune(cache_dir: &Path, in_use: &[&str]) {
+    let Ok(entries) = fs::read_dir(cache_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !in_use.contains(&name.as_str()) && entry.path().is_dir() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn copy_folder(from: &Path, to: &Path) -> Result<()> {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.with_context(|| format!("Unable to read {}", from.display()))?;
+        let relative = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let target = to.join(relative);
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&target)
+                .with_context(|| format!("Unable to create {}", target.display()))?;
+        } else {
+            fs::copy(entry.path(), &target).with_context(|| {
+                format!(
+                    "Unable to copy {} to {}",
+                    entry.path().display(),
+                    target.display()
+                )
+            })?;
+            if let Ok(modified) = fs::metadata(entry.path()).and_then(|m| m.modified())
+                && let Ok(file) = fs::File::options().write(true).open(&target)
+            {
+                let _ = file.set_modified(modified);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn source_folders_cover_the_workspace_and_path_dependencies() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        write(
+            &root.join("ws/Cargo.toml"),
+            "[workspace]\nmembers = [\"a\"]\n",
+        );
+        write(
+            &root.join("ws/a/Cargo.toml"),
+            "[package]\nname = \"a\"\n[dependencies]\nshared = { path = \"../../shared\" }\n",
+        );
+        write(
+            &root.join("shared/Cargo.toml"),
+            "[package]\nname = \"shared\"\n",
+        );
+        let folders = source_folders(&root.join("ws/a"));
+        assert_eq!(
+            folders.into_iter().collect::<Vec<_>>(),
+            [root.join("shared"), root.join("ws")]
+        );
+    }
+
+    #[test]
+    fn folder_hash_ignores_target_and_aws_sam_but_sees_sources() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        write(&root.join("Cargo.toml"), "[package]\nname = \"p\"\n");
+        write(&root.join("src/main.rs"), "fn main() {}\n");
+        let first = hash_folder(root, &[]).expect("hash");
+        write(&root.join("target/release/p"), "binary");
+        write(&root.join(".aws-sam/build/F/bootstrap"), "binary");
+        assert_eq!(hash_folder(root, &[]).expect("hash"), first);
+        write(&root.join("src/main.rs"), "fn main() { println!(); }\n");
+        assert_ne!(hash_folder(root, &[]).expect("hash"), first);
+    }
+
+    #[test]
+    fn store_restore_and_prune() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let artifacts = tmp.path().join("F");
+        write(&artifacts.join("bootstrap"), "elf");
+        let cache = tmp.path().join("cache");
+        fs::create_dir_all(&cache).expect("mkdir");
+        assert!(!restore(&cache, "u1", &tmp.path().join("out")).expect("restore"));
+        store(&cache, "u1", &artifacts).expect("store");
+        assert!(restore(&cache, "u1", &tmp.path().join("out")).expect("restore"));
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("out/bootstrap")).expect("read"),
+            "elf"
+        );
+        store(&cache, "u2", &artifacts).expect("store");
+        prune(&cache, &["u2"]);
+        assert!(!cache.join("u1").exists() && cache.join("u2").exists());
+    }
+}
