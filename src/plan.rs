@@ -353,6 +353,12 @@ pub fn check_functions(
                     v,
                 )));
             }
+            Some(Value::String(m)) if !is_sam_build_method(m) => {
+                return Err(PlanError::during_build(format!(
+                    "'{m}' does not have a supported builder (function {}; samrs builds BuildMethod rust-cargolambda); fix Metadata.BuildMethod, or use --exclude {} or sam build",
+                    f.full_path, f.logical_id
+                )));
+            }
             Some(Value::String(m)) => {
                 return Err(PlanError::during_build(format!(
                     "{}: BuildMethod '{m}' is not supported by samrs (only rust-cargolambda); use --exclude {} or sam build",
@@ -382,13 +388,27 @@ pub fn check_functions(
             Some(v) if is_unresolved(v) => {
                 return Err(PlanError::during_build(unresolved_message(f, "Runtime", v)));
             }
-            _ => {
-                return Err(PlanError::during_build(format!(
+            None | Some(Value::Null) => {
+                return Err(PlanError::before_build(format!(
                     "'None' runtime is not supported: function {} in {file} has no Runtime; set Properties.Runtime (or Globals.Function.Runtime) to provided.al2023 or provided.al2",
                     f.full_path
                 )));
             }
+            Some(other) => {
+                return Err(PlanError::during_build(format!(
+                    "Function {} in {file}: Runtime must be a string such as provided.al2023 (found {})",
+                    f.full_path,
+                    value_text(other)
+                )));
+            }
         };
+        if let Some(found) = &f.code_is_invalid {
+            return Err(PlanError::during_build(format!(
+                "Function {} in {file}: {} must be the path of the folder holding the function's Cargo.toml (found {found})",
+                f.full_path,
+                f.kind.code_property(),
+            )));
+        }
         let architecture = match f.architectures.as_ref().and_then(|a| a.get(0)) {
             None => Architecture::X86_64,
             Some(Value::String(a)) if a == "x86_64" => Architecture::X86_64,
@@ -449,6 +469,17 @@ pub fn check_functions(
         });
     }
     Ok(result)
+}
+
+/// BuildMethods SAM has a builder for (other than Rust's): makefile, esbuild, python-uv and
+/// the runtime names (python3.12, nodejs20.x, java21, dotnet8, ruby3.3, go1.x, provided…).
+fn is_sam_build_method(method: &str) -> bool {
+    matches!(method, "makefile" | "esbuild" | "python-uv" | "dotnet7")
+        || [
+            "python3", "nodejs", "java", "dotnet", "ruby", "go1", "provided",
+        ]
+        .iter()
+        .any(|prefix| method.starts_with(prefix))
 }
 
 fn is_safe_path_segment(id: &str) -> bool {

@@ -227,7 +227,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let deps = aws_sam.join("deps");
     if let Some(warning) = check_build_dir(
         &settings.build_dir,
-        &settings.build_dir_shown,
+        &settings.build_dir_given,
         &protected,
         &[&aws_sam, &deps, &settings.cache_dir],
     )

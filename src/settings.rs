@@ -82,6 +82,8 @@ pub struct Settings {
     pub build_dir: PathBuf,
     /// The build dir as the user sees it (relative to the cwd when inside it).
     pub build_dir_shown: String,
+    /// The build dir as the user wrote it (for error messages).
+    pub build_dir_given: String,
     pub cache_dir: PathBuf,
     pub base_dir: Option<PathBuf>,
     pub resource_id: Option<String>,
@@ -313,6 +315,7 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         template_file,
         build_dir,
         build_dir_shown,
+        build_dir_given: paths::to_template_string(&build_dir_raw),
         cache_dir,
         base_dir,
         resource_id: args.resource_logical_id.clone(),

@@ -664,21 +664,6 @@ fn cases() -> Vec<Case> {
             build_failed_banner: true,
             words: &["FunctionA", "makefile", "--exclude"],
         },
-        Case {
-            name: "package_type_image_without_image_uri",
-            setup: |d| {
-                edit(
-                    d,
-                    "Runtime: provided.al2\n",
-                    "Runtime: provided.al2\n      PackageType: Image\n",
-                )
-            },
-            args: &[],
-            env: NO_ENV,
-            code: 1,
-            build_failed_banner: false,
-            words: &["FunctionA", "PackageType", "ImageUri"],
-        },
         // --- What the build finds on disk (spec §4.3, §6) ---
         Case {
             name: "unknown_resource_id",

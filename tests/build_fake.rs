@@ -299,3 +299,24 @@ fn without_cached_the_cache_is_neither_read_nor_written() {
     assert_eq!(fake_calls(&s.log()).len(), 2);
     assert!(!s.project.path().join(".aws-sam/cache").exists());
 }
+
+#[test]
+fn an_image_function_without_build_info_is_skipped_as_sam_skips_it() {
+    let s = Setup::new("multi-function");
+    let template = std::fs::read_to_string(s.project.path().join("template.yaml")).expect("read");
+    let template = template.replacen(
+        "Runtime: provided.al2\n",
+        "Runtime: provided.al2\n      PackageType: Image\n",
+        1,
+    );
+    std::fs::write(s.project.path().join("template.yaml"), template).expect("write");
+    let run = run_ok(s.samrs().arg("build"));
+    assert!(
+        !run.stderr.contains("functions: FunctionA"),
+        "{}",
+        run.stderr
+    );
+    let build = s.project.path().join(".aws-sam/build");
+    assert!(!build.join("FunctionA").exists());
+    assert!(build.join("FunctionB/bootstrap").is_file());
+}

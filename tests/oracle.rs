@@ -595,9 +595,9 @@ fn tools_path() -> OsString {
     for tool in ["cargo-lambda", "sam"] {
         if find_executable(&dirs, tool).is_none() {
             panic!(
-                "oracle test: `{tool}` not found on PATH (searched SAMRS_TOOLS_BIN, \
-                 <repo>/.ci/venv/bin, then PATH). Install the tools with: run scripts/ensure-tools \
-                 (or set SAMRS_TOOLS_BIN to a folder holding cargo-lambda and sam)"
+                "oracle test: `{tool}` not found on PATH (looked in SAMRS_TOOLS_BIN or \
+                 <repo>/.ci/venv/bin, then PATH): run scripts/ensure-tools to install it, or set \
+                 SAMRS_TOOLS_BIN to a folder holding both cargo-lambda and sam"
             );
         }
     }

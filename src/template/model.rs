@@ -114,6 +114,9 @@ pub struct Function {
     /// The resolved Metadata, as written back into the built template.
     pub metadata: Mapping,
     pub function_name: Option<String>,
+    /// CodeUri/Code as text when it is a number, boolean or list: not a path (reported when
+    /// the function is built).
+    pub code_is_invalid: Option<String>,
     pub skip: Option<SkipReason>,
 }
 

@@ -133,6 +133,12 @@ fn load_stack(
                 template_file.display()
             )
         })?;
+        if logical_id.starts_with("Fn::ForEach::") {
+            bail!(
+                "{}: '{logical_id}' uses Fn::ForEach (AWS::LanguageExtensions), which samrs does not support; build this template with `sam build --language-extensions`",
+                template_file.display()
+            );
+        }
         let resource = resource.as_mapping().ok_or_else(|| {
             anyhow!(
                 "{}: resource '{logical_id}' must be a map (found {})",
@@ -199,7 +205,9 @@ fn load_stack(
             project,
             chain,
         )
-        .with_context(|| format!("In nested stack '{prefix}{logical_id}'"))?;
+        .with_context(|| {
+            format!("Nested stack '{prefix}{logical_id}' (its Location/TemplateURL property)")
+        })?;
         project.stacks[index].children.push((logical_id, child));
     }
     chain.pop();
@@ -319,6 +327,14 @@ impl ResourceReader<'_> {
             Some(Value::String(s)) => s.clone(),
             _ => ".".to_string(),
         };
+        let code_is_invalid = match &code {
+            Some(v @ (Value::Number(_) | Value::Bool(_) | Value::Sequence(_))) => Some(
+                serde_yaml::to_string(v)
+                    .map(|t| t.trim().replace('\n', " "))
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        };
         Ok(Function {
             logical_id: logical_id.to_string(),
             full_path: self.full_path(logical_id, &metadata),
@@ -331,6 +347,7 @@ impl ResourceReader<'_> {
             code_uri,
             package_type,
             function_name: get("FunctionName").and_then(|v| v.as_str().map(str::to_string)),
+            code_is_invalid,
             metadata,
             skip,
         })
