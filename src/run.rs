@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command as ProcessCommand;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
@@ -284,13 +284,12 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         .iter()
         .map(|k| !matches!(k, Some(CacheState::Hit)))
         .collect();
+    let mut timings = Vec::new();
     if missing.iter().any(|m| *m) || !work.layers.is_empty() {
         let cargo_builds = plan_builds(&work, &missing, settings).map_err(Failure::Build)?;
         let tools = find_tools().map_err(Failure::Build)?;
-        for cargo_build in &cargo_builds {
-            run_cargo_build(&tools, cargo_build, &work, settings, ui).map_err(Failure::Build)?;
-            collect_binaries(cargo_build, &work, &staging.dir).map_err(Failure::Build)?;
-        }
+        timings = run_all(&tools, &cargo_builds, &work, settings, &staging.dir, ui)
+            .map_err(Failure::Build)?;
     }
     write_templates(&work, settings, &staging.dir).map_err(Failure::Build)?;
     staging.commit().map_err(Failure::Build)?;
@@ -307,6 +306,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         write_atomically(&build_toml_path, &build_toml::render(&work.project_view()))
             .map_err(Failure::Build)?;
     }
+    print_summary(&work, &timings, settings, ui);
     report_success(&project, &work.definitions, settings, ui);
     ui.debug(&format!(
         "samrs build finished in {:.2}s",
@@ -556,13 +556,159 @@ fn store_in_cache(
     }
 }
 
+/// Runs the cargo builds and collects their binaries. Builds that share a target folder run one
+/// after another (cargo would serialise them on its lock anyway, and they write the same
+/// `lambda/<bin>` paths); with `--parallel`, different target folders run at the same time,
+/// sharing the machine's cores, and a failure lets the others finish first, as in SAM.
+fn run_all(
+    tools: &Tools,
+    builds: &[CargoBuild],
+    work: &Work,
+    settings: &Settings,
+    staging: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Vec<(Artifact, Duration)>> {
+    let mut lanes: Vec<Vec<&CargoBuild>> = Vec::new();
+    for build in builds {
+        match lanes
+            .iter_mut()
+            .find(|lane| lane[0].target_directory == build.target_directory)
+        {
+            Some(lane) => lane.push(build),
+            None => lanes.push(vec![build]),
+        }
+    }
+    let run_lane =
+        |lane: &[&CargoBuild], jobs: Option<usize>| -> anyhow::Result<Vec<(Artifact, Duration)>> {
+            let mut timings = Vec::new();
+            for build in lane {
+                let elapsed = run_cargo_build(tools, build, work, settings, jobs, ui)?;
+                collect_binaries(build, work, staging)?;
+                timings.extend(build.outputs.iter().map(|(a, _)| (*a, elapsed)));
+            }
+            Ok(timings)
+        };
+    if !settings.parallel || lanes.len() < 2 {
+        let all: Vec<&CargoBuild> = builds.iter().collect();
+        return run_lane(&all, None);
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = (cores / lanes.len()).max(1);
+    ui.debug(&format!(
+        "Running {} independent build lanes at once, {jobs} cargo job(s) each",
+        lanes.len()
+    ));
+    let results: Vec<anyhow::Result<Vec<(Artifact, Duration)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .iter()
+            .map(|lane| scope.spawn(|| run_lane(lane, Some(jobs))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a build thread stopped unexpectedly")))
+            })
+            .collect()
+    });
+    let mut timings = Vec::new();
+    for result in results {
+        timings.extend(result?);
+    }
+    Ok(timings)
+}
+
+/// The closing table on stderr: each function and layer, its target, binary size, build time,
+/// and whether it came from the cache.
+fn print_summary(work: &Work, timings: &[(Artifact, Duration)], settings: &Settings, ui: &Ui) {
+    let mut rows = Vec::new();
+    let artifacts = (0..work.definitions.len())
+        .map(Artifact::Function)
+        .chain((0..work.layers.len()).map(Artifact::Layer));
+    for artifact in artifacts {
+        let (target, dirs): (_, Vec<PathBuf>) = match artifact {
+            Artifact::Function(i) => (
+                work.definitions[i].target,
+                work.definitions[i]
+                    .functions
+                    .iter()
+                    .map(|f| function_dir(&settings.build_dir, work.project, *f).join("bootstrap"))
+                    .collect(),
+            ),
+            Artifact::Layer(i) => (
+                work.layers[i].target,
+                vec![layer_dir(
+                    &settings.build_dir,
+                    work.project,
+                    work.layers[i].layer,
+                )],
+            ),
+        };
+        let how = match timings.iter().find(|(a, _)| *a == artifact) {
+            Some((_, elapsed)) => format!("built in {:.1}s", elapsed.as_secs_f64()),
+            None => "from cache".to_string(),
+        };
+        for (name, path) in work.names(artifact).into_iter().zip(dirs) {
+            let size = walkdir::WalkDir::new(&path)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum::<u64>();
+            rows.push([
+                name.to_string(),
+                format!(
+                    "{} {}",
+                    target.runtime.as_str(),
+                    target.architecture.as_str()
+                ),
+                format!("{:.1} MiB", size as f64 / (1024.0 * 1024.0)),
+                how.clone(),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let header = ["Resource", "Target", "Size", "Build"];
+    let widths: Vec<usize> = (0..4)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 4]| {
+        format!(
+            "  {:<w0$}  {:<w1$}  {:>w2$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        )
+    };
+    let mut text = line(header);
+    for row in &rows {
+        text.push('\n');
+        text.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    ui.log(&text);
+}
+
 fn run_cargo_build(
     tools: &Tools,
     build: &CargoBuild,
     work: &Work,
     settings: &Settings,
+    jobs: Option<usize>,
     ui: &Ui,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Duration> {
     let mut seen = Vec::new();
     let mut served = Vec::new();
     for (artifact, _) in &build.outputs {
@@ -595,6 +741,9 @@ fn run_cargo_build(
         .env("CARGO_TARGET_DIR", &build.target_directory);
     if settings.rust_log_debug {
         command.env("RUST_LOG", "debug");
+    }
+    if let Some(jobs) = jobs {
+        command.env("CARGO_BUILD_JOBS", jobs.to_string());
     }
     let shown = format!("cargo {}", build.args().join(" "));
     ui.debug(&format!(
@@ -630,13 +779,12 @@ fn run_cargo_build(
         }
         return Err(anyhow!(message));
     }
-    progress.finish(&format!(
+    Ok(progress.finish(&format!(
         "Built {} for {} {}",
         build.bins.join(", "),
         build.target.runtime.as_str(),
         build.target.architecture.as_str()
-    ));
-    Ok(())
+    )))
 }
 
 /// The folder of a resource's artifacts under `root` (the staging or the final build folder).

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How the final result is reported on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,6 +24,8 @@ pub struct Ui {
     stderr_color: bool,
     pub format: OutputFormat,
     pub debug: bool,
+    /// Holds the live bars of cargo runs (several at once with `--parallel`).
+    bars: MultiProgress,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -49,20 +51,21 @@ impl Ui {
             stderr_color: stderr_tty && !no_color,
             format: OutputFormat::Text,
             debug: false,
+            bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
         }
     }
 
-    /// A log line on stderr.
+    /// A log line on stderr (above any live progress bars).
     pub fn log(&self, line: &str) {
-        eprintln!("{line}");
+        self.bars.suspend(|| eprintln!("{line}"));
     }
 
     /// A warning on stderr (yellow on a terminal).
     pub fn warn(&self, line: &str) {
         if self.stderr_color {
-            eprintln!("{YELLOW}{line}{RESET}");
+            self.log(&format!("{YELLOW}{line}{RESET}"));
         } else {
-            eprintln!("{line}");
+            self.log(line);
         }
     }
 
@@ -94,7 +97,7 @@ impl Ui {
     /// Starts the live display of one cargo run.
     pub fn cargo_progress(&self, title: &str) -> CargoProgress {
         let bar = if self.stderr_tty && !self.debug {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let bar = self.bars.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {prefix} [{elapsed}] {wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -103,7 +106,7 @@ impl Ui {
             bar.enable_steady_tick(Duration::from_millis(120));
             Some(bar)
         } else {
-            eprintln!("{title}");
+            self.log(title);
             None
         };
         CargoProgress {

@@ -320,3 +320,46 @@ fn an_image_function_without_build_info_is_skipped_as_sam_skips_it() {
     assert!(!build.join("FunctionA").exists());
     assert!(build.join("FunctionB/bootstrap").is_file());
 }
+
+#[test]
+fn parallel_builds_of_independent_target_folders_give_the_same_result() {
+    let serial = Setup::new("arm64");
+    run_ok(serial.samrs().arg("build"));
+    let parallel = Setup::new("arm64");
+    let run = run_ok(parallel.samrs().args(["build", "--parallel"]));
+    assert_eq!(fake_calls(&parallel.log()).len(), 2);
+    assert_eq!(
+        snapshot(&parallel.project.path().join(".aws-sam/build")),
+        snapshot(&serial.project.path().join(".aws-sam/build"))
+            .into_iter()
+            .map(|(path, bytes)| {
+                let template = String::from_utf8_lossy(&bytes).replace(
+                    serial.project.path().to_str().expect("utf-8"),
+                    parallel.project.path().to_str().expect("utf-8"),
+                );
+                if path.ends_with(".yaml") {
+                    (path, template.into_bytes())
+                } else {
+                    (path, bytes)
+                }
+            })
+            .collect::<Vec<_>>()
+    );
+    assert!(run.stderr.contains("Al2023Arm"));
+}
+
+#[test]
+fn the_closing_summary_lists_each_function() {
+    let s = Setup::new("multi-function");
+    let run = run_ok(s.samrs().arg("build"));
+    assert!(run.stderr.contains("Resource   Target"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("FunctionA  provided.al2 x86_64"),
+        "{}",
+        run.stderr
+    );
+    let cached = run_ok(s.samrs().args(["build", "--cached"]));
+    assert!(cached.stderr.contains("built in"), "{}", cached.stderr);
+    let cached = run_ok(s.samrs().args(["build", "--cached"]));
+    assert!(cached.stderr.contains("from cache"), "{}", cached.stderr);
+}
