@@ -27,6 +27,8 @@ impl FunctionRef {
 pub struct PlanError {
     pub message: String,
     pub before_build: bool,
+    /// A line SAM logs before the error (the possible names of an unknown resource).
+    pub notice: Option<String>,
 }
 
 impl PlanError {
@@ -34,6 +36,7 @@ impl PlanError {
         PlanError {
             message,
             before_build: true,
+            notice: None,
         }
     }
 
@@ -41,6 +44,7 @@ impl PlanError {
         PlanError {
             message,
             before_build: false,
+            notice: None,
         }
     }
 }
@@ -150,10 +154,15 @@ pub fn select_functions(
                     .chain(s.layers.iter().map(|l| l.logical_id.clone()))
             })
             .collect();
-        return Err(PlanError::during_build(format!(
-            "Unable to find a function or layer with name '{wanted}'. Possible options in your template: {}",
-            options.join(", ")
-        )));
+        let quoted: Vec<String> = options.iter().map(|o| format!("'{o}'")).collect();
+        return Err(PlanError {
+            message: format!("Unable to find a function or layer with name '{wanted}'"),
+            before_build: false,
+            notice: Some(format!(
+                "{wanted} not found. Possible options in your template: [{}]",
+                quoted.join(", ")
+            )),
+        });
     };
     if exclude.contains(&found.get(project).logical_id) {
         notices.push(

@@ -198,7 +198,15 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     report_skipped(&project, ui);
 
     let selection = select_functions(&project, settings.resource_id.as_deref(), &settings.exclude)
-        .map_err(Failure::from_plan)?;
+        .map_err(|e| {
+            if let Some(notice) = &e.notice {
+                ui.log(notice);
+                // SAM has already replaced the build folder by now; samrs keeps any previous
+                // build, and only creates the (empty) folder when there was none, as SAM leaves it.
+                let _ = std::fs::create_dir_all(&settings.build_dir);
+            }
+            Failure::from_plan(e)
+        })?;
     for notice in &selection.notices {
         ui.warn(notice);
     }
@@ -237,7 +245,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     }
     let _lock = lock_build_dir(&settings.build_dir, |lock| {
         ui.log(&format!(
-            "Waiting for another samrs build of {} to finish (lock file {})",
+            "Waiting for another samrs build of {} to finish (it holds the lock on {})",
             settings.build_dir_shown,
             lock.display()
         ))
@@ -497,6 +505,8 @@ fn restore_from_cache(
             settings.cache_dir.display()
         )
     })?;
+    // SAM also creates an empty dependencies folder beside the build (unused for Rust).
+    let _ = std::fs::create_dir_all(settings.cwd.join(".aws-sam/deps"));
     let mut excluded = vec![settings.build_dir.clone(), settings.cache_dir.clone()];
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
         excluded.push(paths::absolute(Path::new(&target), &settings.cwd));

@@ -161,20 +161,17 @@ pub struct BuildLock {
     _file: File,
 }
 
-/// Takes the lock of `build_dir`, calling `waiting` once if another build holds it.
+/// Takes the lock of `build_dir`, calling `waiting` once if another build holds it. The lock is
+/// an advisory `flock` on the build folder's parent (which also holds build.toml), so it leaves
+/// no file behind and is released by the kernel when a build dies.
 pub fn lock_build_dir(build_dir: &Path, waiting: impl FnOnce(&Path)) -> Result<BuildLock> {
-    let (parent, name) = split(build_dir)?;
+    let (parent, _) = split(build_dir)?;
     fs::create_dir_all(&parent)
         .with_context(|| format!("Unable to use build dir {}", build_dir.display()))?;
-    let path = parent.join(format!(".{name}.samrs.lock"));
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("Unable to create lock file {}", path.display()))?;
+    let file = File::open(&parent)
+        .with_context(|| format!("Unable to open {} to lock it", parent.display()))?;
     if !try_lock(&file, false)? {
-        waiting(&path);
+        waiting(&parent);
         try_lock(&file, true)?;
     }
     Ok(BuildLock { _file: file })
