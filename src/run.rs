@@ -13,7 +13,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use serde_yaml::{Mapping, Value};
 
 use crate::build::elf::{check_bootstrap, read_elf};
-use crate::build::process::{describe_status, run_streaming};
+use crate::build::process::{describe_status, interrupted, run_streaming};
 use crate::build::read_packages;
 use crate::build::tools::{Tools, find_tools, zig_available};
 use crate::cli::{BuildArgs, Cli, Command, normalize_args};
@@ -163,6 +163,7 @@ fn report(ui: &Ui, failure: &Failure) {
 }
 
 fn build_command(args: &BuildArgs, ui: &mut Ui) -> Result<(), Failure> {
+    crate::build::process::install_interrupt_handler();
     let cwd = std::env::current_dir()
         .context("Unable to read the current folder")
         .map_err(Failure::Setup)?;
@@ -300,6 +301,9 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
             .map_err(Failure::Build)?;
     }
     write_templates(&work, settings, &staging.dir).map_err(Failure::Build)?;
+    if interrupted() {
+        return Err(Failure::Build(interrupted_error(settings)));
+    }
     staging.commit().map_err(Failure::Build)?;
     if settings.cached {
         store_in_cache(
@@ -480,6 +484,13 @@ fn plan_builds(
         }
     }
     Ok(builds)
+}
+
+fn interrupted_error(settings: &Settings) -> anyhow::Error {
+    anyhow!(
+        "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",
+        settings.build_dir_shown
+    )
 }
 
 /// The cache verdict of one definition under `--cached`.
@@ -773,6 +784,10 @@ fn run_cargo_build(
             return Err(e);
         }
     };
+    if interrupted() {
+        progress.abandon();
+        return Err(interrupted_error(settings));
+    }
     if !output.status.success() {
         progress.abandon();
         let mut details: Vec<&str> = output.stderr.iter().map(String::as_str).collect();

@@ -363,3 +363,76 @@ fn the_closing_summary_lists_each_function() {
     let cached = run_ok(s.samrs().args(["build", "--cached"]));
     assert!(cached.stderr.contains("from cache"), "{}", cached.stderr);
 }
+
+#[test]
+fn sigint_mid_build_stops_cargo_and_keeps_the_previous_build() {
+    use std::time::{Duration, Instant};
+    let s = Setup::new("multi-function");
+    run_ok(s.samrs().arg("build"));
+    let before = snapshot(&s.project.path().join(".aws-sam"));
+
+    let mut child = s
+        .samrs()
+        .arg("build")
+        .env("FAKE_SLEEP", "30")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("samrs starts");
+    let started = Instant::now();
+    while fake_calls(&s.log()).len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "cargo-lambda never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending SIGINT to the child this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let output = child.wait_with_output().expect("samrs ends");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "samrs stopped promptly"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Build interrupted"), "{stderr}");
+    assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
+    let leftovers = std::fs::read_dir(s.project.path().join(".aws-sam"))
+        .expect("ls")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().contains("staging"))
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+#[test]
+fn a_second_build_of_the_same_folder_waits_for_the_first() {
+    let s = Setup::new("single-function");
+    let mut first = s
+        .samrs()
+        .arg("build")
+        .env("FAKE_SLEEP", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("first build starts");
+    let started = std::time::Instant::now();
+    while fake_calls(&s.log()).is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = run_ok(&mut s.samrs().arg("build"));
+    assert!(
+        second.stderr.contains("Waiting for another samrs build"),
+        "{}",
+        second.stderr
+    );
+    assert!(first.wait().expect("first ends").success());
+    assert_eq!(fake_calls(&s.log()).len(), 2);
+}

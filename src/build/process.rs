@@ -3,10 +3,37 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 use std::thread;
 
 use anyhow::{Context, Result};
+
+/// Children running now, so an interrupt can stop them.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// On SIGINT or SIGTERM: remember it and stop the running children, so the build fails at once
+/// and cleans up after itself instead of dying half-way.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        let running = RUNNING.lock().map(|r| r.clone()).unwrap_or_default();
+        for pid in running {
+            if let Ok(pid) = i32::try_from(pid) {
+                // SAFETY: kill(2) on the process group our own child leads, with a valid signal.
+                unsafe {
+                    libc::kill(-pid, libc::SIGTERM);
+                }
+            }
+        }
+    });
+}
+
+/// True once SIGINT or SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
 
 /// Which output stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,17 +50,27 @@ pub struct ProcessOutput {
     pub stderr: Vec<String>,
 }
 
-/// Runs `command` with stdin closed, calling `on_line` for each output line as it arrives.
+/// Runs `command` with stdin closed, calling `on_line` for each output line as it arrives. The
+/// child leads its own process group, so an interrupt stops it with everything it started.
 pub fn run_streaming(
     command: &mut Command,
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<ProcessOutput> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(command, 0);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("Unable to start {}", describe_command(command)))?;
+    let pid = child.id();
+    if let Ok(mut running) = RUNNING.lock() {
+        running.push(pid);
+    }
+    if interrupted() {
+        let _ = child.kill();
+    }
     let (sender, receiver) = mpsc::channel();
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
@@ -55,9 +92,12 @@ pub fn run_streaming(
     for reader in readers {
         let _ = reader.join();
     }
-    let status = child
-        .wait()
-        .with_context(|| format!("Unable to wait for {}", describe_command(command)))?;
+    let status = child.wait();
+    if let Ok(mut running) = RUNNING.lock() {
+        running.retain(|p| *p != pid);
+    }
+    let status =
+        status.with_context(|| format!("Unable to wait for {}", describe_command(command)))?;
     Ok(ProcessOutput {
         status,
         stdout,
