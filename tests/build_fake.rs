@@ -371,7 +371,7 @@ fn sigint_mid_build_stops_cargo_and_keeps_the_previous_build() {
     run_ok(s.samrs().arg("build"));
     let before = snapshot(&s.project.path().join(".aws-sam"));
 
-    let mut child = s
+    let child = s
         .samrs()
         .arg("build")
         .env("FAKE_SLEEP", "30")
@@ -427,7 +427,7 @@ fn a_second_build_of_the_same_folder_waits_for_the_first() {
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let second = run_ok(&mut s.samrs().arg("build"));
+    let second = run_ok(s.samrs().arg("build"));
     assert!(
         second.stderr.contains("Waiting for another samrs build"),
         "{}",
