@@ -26,7 +26,7 @@ use crate::plan::{
     Artifact, BuildDefinition, CargoBuild, FunctionRef, LayerDefinition, LayerRef, PlanError,
     build_definitions, check_functions, plan_cargo_builds, select_functions, select_layers,
 };
-use crate::settings::{Environment, Settings, UsageError, resolve_settings};
+use crate::settings::{Environment, Settings, UsageError, resolve_settings, save_params};
 use crate::template::{Project, ProjectOptions, SkipReason, load_project};
 use crate::ui::{OutputFormat, Ui};
 
@@ -171,6 +171,10 @@ fn build_command(args: &BuildArgs, ui: &mut Ui) -> Result<(), Failure> {
     let settings = resolve_settings(args, &env, &cwd).map_err(Failure::setup)?;
     ui.format = settings.output;
     ui.debug = settings.debug;
+    if settings.save_params {
+        let line = save_params(args, &settings).map_err(Failure::Setup)?;
+        ui.log(&line);
+    }
     build(&settings, ui)
 }
 

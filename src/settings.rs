@@ -107,6 +107,8 @@ pub struct Settings {
     /// Options given on the command line, for `--save-params`.
     pub save_params: bool,
     pub config_file: Option<PathBuf>,
+    /// Where a new config file goes: the template's folder with `-t`, else the cwd.
+    pub config_dir: PathBuf,
     pub config_env: String,
     /// Variables handed to cargo (`RUST_LOG` under `--debug`).
     pub rust_log_debug: bool,
@@ -335,9 +337,157 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         notices,
         save_params: args.save_params,
         config_file: config.file.clone(),
+        config_dir,
         config_env,
         rust_log_debug: debug && env.get("RUST_LOG").is_none_or(str::is_empty),
     })
+}
+
+/// `--save-params`: writes the options given on the command line into
+/// `[<env>.build.parameters]` of the config file (created if missing) and the region into
+/// `[<env>.global.parameters]`, as SAM does. Returns the line to log.
+pub fn save_params(args: &BuildArgs, settings: &Settings) -> Result<String> {
+    let path = settings
+        .config_file
+        .clone()
+        .unwrap_or_else(|| settings.config_dir.join("samconfig.toml"));
+    if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+        bail!(
+            "--save-params writes TOML config files only; {} is not one",
+            path.display()
+        );
+    }
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("Unable to read {}", path.display())),
+    };
+    let mut document: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("Unable to parse {}", path.display()))?;
+    if !document.contains_key("version") {
+        document.insert("version", toml_edit::value(0.1));
+    }
+
+    let mut saved: Vec<(String, toml_edit::Item, String)> = Vec::new();
+    let text_item = |v: &str| (toml_edit::value(v), format!("'{v}'"));
+    let mut put = |key: &str, (item, shown): (toml_edit::Item, String)| {
+        saved.push((key.to_string(), item, shown));
+    };
+    let path_text = |p: &Path| p.to_string_lossy().into_owned();
+    if let Some(t) = &args.template_file {
+        put("template_file", text_item(&path_text(t)));
+    }
+    if !args.parameter_overrides.is_empty() {
+        let mut table = toml_edit::Table::new();
+        let mut shown = Vec::new();
+        for (k, v) in &settings.parameter_overrides {
+            table.insert(k, toml_edit::value(v.as_str()));
+            shown.push(format!("'{k}': '{v}'"));
+        }
+        put(
+            "parameter_overrides",
+            (
+                toml_edit::Item::Table(table),
+                format!("{{{}}}", shown.join(", ")),
+            ),
+        );
+    }
+    for (key, value) in [
+        ("build_dir", &args.build_dir),
+        ("cache_dir", &args.cache_dir),
+        ("base_dir", &args.base_dir),
+        ("manifest", &args.manifest),
+    ] {
+        if let Some(v) = value {
+            put(key, text_item(&path_text(v)));
+        }
+    }
+    let flags = [
+        ("cached", args.cached, args.no_cached),
+        ("parallel", args.parallel, false),
+        (
+            "build_in_source",
+            args.build_in_source,
+            args.no_build_in_source,
+        ),
+        ("debug", args.debug, false),
+        ("beta_features", args.beta_features, args.no_beta_features),
+    ];
+    for (key, on, off) in flags {
+        if on || off {
+            put(
+                key,
+                (
+                    toml_edit::value(on),
+                    if on { "True" } else { "False" }.to_string(),
+                ),
+            );
+        }
+    }
+    if !args.exclude.is_empty() {
+        let mut list = toml_edit::Array::new();
+        for x in &args.exclude {
+            list.push(x.as_str());
+        }
+        let shown: Vec<String> = args.exclude.iter().map(|x| format!("'{x}'")).collect();
+        let shown = if shown.len() == 1 {
+            format!("({},)", shown[0])
+        } else {
+            format!("({})", shown.join(", "))
+        };
+        put("exclude", (toml_edit::value(list), shown));
+    }
+    if let Some(p) = &args.profile {
+        put("profile", text_item(p));
+    }
+
+    let region = settings
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".into());
+    let env = settings.config_env.as_str();
+    let table = |document: &mut toml_edit::DocumentMut, command: &str| -> Result<()> {
+        let env_table = document
+            .entry(env)
+            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
+        let env_table = env_table
+            .as_table_mut()
+            .with_context(|| format!("{}: [{env}] is not a table", path.display()))?;
+        env_table.set_implicit(true);
+        let command_table = env_table
+            .entry(command)
+            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()))
+            .as_table_mut()
+            .with_context(|| format!("{}: [{env}.{command}] is not a table", path.display()))?;
+        command_table.set_implicit(true);
+        command_table
+            .entry("parameters")
+            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
+        Ok(())
+    };
+    table(&mut document, "build")?;
+    table(&mut document, "global")?;
+    let mut shown = Vec::new();
+    if let Some(parameters) = document[env]["build"]["parameters"].as_table_mut() {
+        for (key, item, text) in saved {
+            shown.push(format!("'{key}': {text}"));
+            parameters.insert(&key, item);
+        }
+    }
+    if let Some(parameters) = document[env]["global"]["parameters"].as_table_mut() {
+        parameters.insert("region", toml_edit::value(region.as_str()));
+    }
+    shown.push(format!("'region': '{region}'"));
+    std::fs::write(&path, document.to_string())
+        .with_context(|| format!("Unable to write {}", path.display()))?;
+    Ok(format!(
+        "Saved parameters to config file '{}' under environment '{env}': {{{}}}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        shown.join(", ")
+    ))
 }
 
 fn default_template(cwd: &Path) -> PathBuf {
@@ -643,6 +793,31 @@ mod tests {
             err.to_string(),
             "Config file nosuch.toml does not exist or could not be read!"
         );
+    }
+
+    #[test]
+    fn save_params_writes_what_the_command_line_gave() {
+        let dir = project(None);
+        let mut a = args();
+        a.save_params = true;
+        a.cached = true;
+        a.parameter_overrides = vec!["A=1 B=2".into()];
+        a.exclude = vec!["Foo".into()];
+        let s = resolve_settings(&a, &Environment::default(), dir.path()).expect("ok");
+        let line = save_params(&a, &s).expect("saved");
+        assert_eq!(
+            line,
+            "Saved parameters to config file 'samconfig.toml' under environment 'default': {'parameter_overrides': {'A': '1', 'B': '2'}, 'cached': True, 'exclude': ('Foo',), 'region': 'us-east-1'}"
+        );
+        let again =
+            resolve_settings(&args(), &Environment::default(), dir.path()).expect("reads back");
+        assert!(again.cached);
+        assert_eq!(again.exclude, ["Foo"]);
+        assert_eq!(
+            again.parameter_overrides.get("B").map(String::as_str),
+            Some("2")
+        );
+        assert_eq!(again.region.as_deref(), Some("us-east-1"));
     }
 
     #[test]
