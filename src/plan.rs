@@ -635,6 +635,7 @@ pub struct PackageInfo {
     pub name: String,
     pub bins: Vec<String>,
     pub target_directory: PathBuf,
+    pub workspace_root: PathBuf,
 }
 
 /// Where a layer lives: `project.stacks[stack].layers[index]`.
@@ -785,9 +786,12 @@ pub enum Artifact {
 /// set of options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CargoBuild {
-    /// The package folder; cargo runs here.
+    /// The package folder (or the workspace root for a shared run); cargo runs here.
     pub dir: PathBuf,
     pub package: String,
+    /// `--package` selections of a run shared by several workspace members (empty otherwise).
+    pub packages: Vec<String>,
+    pub workspace_root: PathBuf,
     pub target: Target,
     pub profile: Profile,
     pub options: CargoOptions,
@@ -823,6 +827,10 @@ impl CargoBuild {
             args.push(self.options.features.join(","));
         }
         args.extend(self.options.flags.iter().cloned());
+        for package in &self.packages {
+            args.push("--package".into());
+            args.push(package.clone());
+        }
         for bin in &self.bins {
             args.push("--bin".into());
             args.push(bin.clone());
@@ -902,6 +910,8 @@ pub fn plan_cargo_builds(
                 builds.push(CargoBuild {
                     dir: need.dir.clone(),
                     package: package.name.clone(),
+                    packages: Vec::new(),
+                    workspace_root: package.workspace_root.clone(),
                     target: need.target,
                     profile,
                     options: need.options.clone(),
@@ -920,6 +930,77 @@ pub fn plan_cargo_builds(
     }
     separate_glibc_flavours(&mut builds);
     Ok(builds)
+}
+
+/// Groups of builds (indices) that could share one cargo run: members of one workspace with the
+/// same target folder, target, profile, options and kind, whose binary names are all distinct.
+/// Whether they may (cargo unifies dependency features across the packages of one run) is for
+/// the caller to check.
+pub fn merge_candidates(builds: &[CargoBuild]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, build) in builds.iter().enumerate() {
+        let group = groups.iter_mut().find(|g| {
+            let first = &builds[g[0]];
+            first.workspace_root == build.workspace_root
+                && first.target_directory == build.target_directory
+                && first.target == build.target
+                && first.profile == build.profile
+                && first.options == build.options
+                && first.extension == build.extension
+        });
+        match group {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|g| {
+            let mut bins: Vec<&String> = g.iter().flat_map(|i| &builds[*i].bins).collect();
+            let count = bins.len();
+            bins.sort();
+            bins.dedup();
+            let packages: std::collections::BTreeSet<&str> =
+                g.iter().map(|i| builds[*i].package.as_str()).collect();
+            g.len() > 1 && bins.len() == count && packages.len() == g.len()
+        })
+        .collect()
+}
+
+/// Folds each approved group into one run from the workspace root with `--package` per member.
+pub fn merge_builds(builds: Vec<CargoBuild>, approved: &[Vec<usize>]) -> Vec<CargoBuild> {
+    let mut slots: Vec<Option<CargoBuild>> = builds.into_iter().map(Some).collect();
+    let mut merged_into: BTreeMap<usize, usize> = BTreeMap::new();
+    for group in approved {
+        for index in &group[1..] {
+            merged_into.insert(*index, group[0]);
+        }
+    }
+    let mut result: Vec<(usize, CargoBuild)> = Vec::new();
+    for (index, slot) in slots.iter_mut().enumerate() {
+        let Some(build) = slot.take() else {
+            continue;
+        };
+        match merged_into.get(&index) {
+            Some(head) => {
+                if let Some((_, target)) = result.iter_mut().find(|(i, _)| i == head) {
+                    target.packages.push(build.package.clone());
+                    target.package = format!("{}, {}", target.package, build.package);
+                    target.bins.extend(build.bins);
+                    target.outputs.extend(build.outputs);
+                }
+            }
+            None => {
+                let mut build = build;
+                if approved.iter().any(|g| g[0] == index) {
+                    build.packages = vec![build.package.clone()];
+                    build.dir = build.workspace_root.clone();
+                }
+                result.push((index, build));
+            }
+        }
+    }
+    result.into_iter().map(|(_, b)| b).collect()
 }
 
 /// cargo-zigbuild's linker path differs between the glibc-pinned targets of provided.al2 and
@@ -1032,6 +1113,7 @@ mod tests {
             name: "pkg".into(),
             bins: bins.iter().map(|b| b.to_string()).collect(),
             target_directory: PathBuf::from("/p/target"),
+            workspace_root: PathBuf::from("/p"),
         }
     }
 
@@ -1131,6 +1213,8 @@ mod tests {
         let build = CargoBuild {
             dir: PathBuf::from("/p"),
             package: "p".into(),
+            packages: vec![],
+            workspace_root: PathBuf::from("/p"),
             target: Target {
                 runtime: Runtime::ProvidedAl2,
                 architecture: Architecture::X86_64,
@@ -1160,6 +1244,8 @@ mod tests {
         let build = CargoBuild {
             dir: PathBuf::from("/p"),
             package: "p".into(),
+            packages: vec![],
+            workspace_root: PathBuf::from("/p"),
             target: Target {
                 runtime: Runtime::ProvidedAl2023,
                 architecture: Architecture::Arm64,
@@ -1233,6 +1319,61 @@ mod tests {
         );
         let named = select_functions(&p, Some("Ext"), &[]).expect("a layer is a resource");
         assert!(named.functions.is_empty() && named.single_resource);
+    }
+
+    #[test]
+    fn workspace_members_merge_into_one_run_when_approved() {
+        let text = format!(
+            "Resources:\n{}{}{}",
+            rust_fn("A", "a", "a", "provided.al2", "x86_64"),
+            rust_fn("B", "b", "b", "provided.al2", "x86_64"),
+            rust_fn("C", "c", "c", "provided.al2023", "arm64"),
+        );
+        let p = project(&[("/ws/template.yaml", &text)]);
+        let defs = plan_all(&p);
+        let member = |name: &str| PackageInfo {
+            name: name.into(),
+            bins: vec![name.into()],
+            target_directory: PathBuf::from("/ws/target"),
+            workspace_root: PathBuf::from("/ws"),
+        };
+        let packages = BTreeMap::from([
+            (PathBuf::from("/ws/a"), member("a")),
+            (PathBuf::from("/ws/b"), member("b")),
+            (PathBuf::from("/ws/c"), member("c")),
+        ]);
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
+        assert_eq!(builds.len(), 3);
+        let candidates = merge_candidates(&builds);
+        assert_eq!(candidates, [vec![0, 1]], "different targets never merge");
+        let merged = merge_builds(builds.clone(), &candidates);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].dir, PathBuf::from("/ws"));
+        assert_eq!(
+            merged[0].args(),
+            [
+                "lambda",
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-gnu.2.26",
+                "--package",
+                "a",
+                "--package",
+                "b",
+                "--bin",
+                "a",
+                "--bin",
+                "b"
+            ]
+        );
+        assert_eq!(merged[0].outputs.len(), 2);
+        assert_eq!(merged[1], builds[2]);
+        assert_eq!(
+            merge_builds(builds.clone(), &[]),
+            builds,
+            "not approved: unchanged"
+        );
     }
 
     #[test]

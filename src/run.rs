@@ -16,6 +16,7 @@ use crate::build::elf::{check_bootstrap, read_elf};
 use crate::build::process::{describe_status, interrupted, run_streaming};
 use crate::build::read_packages;
 use crate::build::tools::{Tools, find_tools, zig_available};
+use crate::build::unify::features_unify;
 use crate::cli::{BuildArgs, Cli, Command, normalize_args};
 use crate::output::staging::{Staging, check_build_dir, lock_build_dir};
 use crate::output::template::{BuiltResource, rewrite_template};
@@ -24,7 +25,8 @@ use crate::output::{build_toml, cache};
 use crate::paths;
 use crate::plan::{
     Artifact, BuildDefinition, CargoBuild, FunctionRef, LayerDefinition, LayerRef, PlanError,
-    build_definitions, check_functions, plan_cargo_builds, select_functions, select_layers,
+    build_definitions, check_functions, merge_builds, merge_candidates, plan_cargo_builds,
+    select_functions, select_layers,
 };
 use crate::settings::{Environment, Settings, UsageError, resolve_settings, save_params};
 use crate::template::{Project, ProjectOptions, SkipReason, load_project};
@@ -301,6 +303,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     if missing.iter().any(|m| *m) || !work.layers.is_empty() {
         let cargo_builds = plan_builds(&work, &missing, settings).map_err(Failure::Build)?;
         let tools = find_tools().map_err(Failure::Build)?;
+        let cargo_builds = share_workspace_runs(&tools, cargo_builds, ui);
         timings = run_all(&tools, &cargo_builds, &work, settings, &staging.dir, ui)
             .map_err(Failure::Build)?;
     }
@@ -495,6 +498,39 @@ fn interrupted_error(settings: &Settings) -> anyhow::Error {
         "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",
         settings.build_dir_shown
     )
+}
+
+/// Lets members of one workspace share a cargo run where that provably changes no binary.
+fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> Vec<CargoBuild> {
+    let approved: Vec<Vec<usize>> = merge_candidates(&builds)
+        .into_iter()
+        .filter(|group| {
+            let first = &builds[group[0]];
+            let packages: Vec<String> = group.iter().map(|i| builds[*i].package.clone()).collect();
+            match features_unify(
+                &tools.cargo,
+                &first.workspace_root,
+                &first.target_directory,
+                &packages,
+                first.target,
+            ) {
+                Ok(same) => {
+                    if !same {
+                        ui.debug(&format!(
+                            "Building {} separately: together they would unify dependency features differently",
+                            packages.join(", ")
+                        ));
+                    }
+                    same
+                }
+                Err(e) => {
+                    ui.debug(&format!("Building {} separately: {e:#}", packages.join(", ")));
+                    false
+                }
+            }
+        })
+        .collect();
+    merge_builds(builds, &approved)
 }
 
 /// The cache verdict of one definition under `--cached`.

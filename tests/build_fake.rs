@@ -86,21 +86,38 @@ fn debug_build_mode_drops_release() {
 }
 
 #[test]
-fn workspace_members_run_in_their_folders_with_the_shared_target() {
+fn workspace_members_with_the_same_features_share_one_cargo_run() {
     let s = Setup::new("workspace");
     run_ok(s.samrs().arg("build"));
     let calls = fake_calls(&s.log());
     let target = s.target().to_string_lossy().into_owned();
-    assert_eq!(calls.len(), 2);
     assert_eq!(
-        calls[0],
-        (
-            format!("{}/fa", s.dir()),
-            target.clone(),
-            "build --release --target x86_64-unknown-linux-gnu.2.26 --bin fa".to_string()
-        )
+        calls,
+        [(
+            s.dir(),
+            target,
+            "build --release --target x86_64-unknown-linux-gnu.2.26 --package fa --package fb --bin fa --bin fb"
+                .to_string()
+        )]
     );
-    assert_eq!(calls[1].0, format!("{}/fb", s.dir()));
+    let build = s.project.path().join(".aws-sam/build");
+    assert!(
+        build.join("FunctionA/bootstrap").is_file() && build.join("FunctionB/bootstrap").is_file()
+    );
+}
+
+#[test]
+fn workspace_members_with_different_features_build_apart_in_their_folders() {
+    let s = Setup::new("workspace-features");
+    run_ok(s.samrs().arg("build"));
+    let calls = fake_calls(&s.log());
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].0, format!("{}/plain", s.dir()));
+    assert_eq!(
+        calls[0].2,
+        "build --release --target x86_64-unknown-linux-gnu.2.26 --bin plain"
+    );
+    assert_eq!(calls[1].0, format!("{}/ordered", s.dir()));
 }
 
 #[test]

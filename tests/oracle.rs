@@ -3,7 +3,7 @@
 //!
 //! For every case the project is copied into a fresh temporary folder. `sam build` runs first, its
 //! `.aws-sam` is moved aside, then `samrs build` runs in the *same* folder with the same arguments
-//! and the same environment. Both share one `CARGO_TARGET_DIR` (`<repo>/target/oracle-target`), so
+//! and the same environment. Both share one `CARGO_TARGET_DIR` (`<repo>/target/fixtures-target`, shared with build_real.rs), so
 //! the second build is a cargo no-op and the `bootstrap` binaries must be byte-identical.
 //!
 //! Compared:
@@ -108,6 +108,19 @@ fn workspace() {
         overlay: None,
         args: &[],
         exact_template_bytes: true, // plain keys/strings/lists only
+    });
+}
+
+/// Members with different features of a shared dependency: samrs must build them apart, so
+/// every bootstrap is byte-identical to SAM's per-package builds.
+#[test]
+fn workspace_features() {
+    run_case(&Case {
+        name: "workspace_features",
+        fixture: "workspace-features",
+        overlay: None,
+        args: &[],
+        exact_template_bytes: true,
     });
 }
 
@@ -229,8 +242,8 @@ fn run_case(case: &Case) {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let path = tools_path();
-    let target_dir = repo_root().join("target").join("oracle-target");
-    fs::create_dir_all(&target_dir).expect("create target/oracle-target");
+    let target_dir = repo_root().join("target").join("fixtures-target");
+    fs::create_dir_all(&target_dir).expect("create target/fixtures-target");
     let app_dir = sam_app_dir(&target_dir);
 
     let tmp = tempfile::tempdir().expect("create tempdir");

@@ -52,6 +52,7 @@ pub fn read_packages<'a>(
                     )
                 })?;
             let target_directory = PathBuf::from(metadata.target_directory.as_std_path());
+            let workspace_root = PathBuf::from(metadata.workspace_root.as_std_path());
             for package in &metadata.packages {
                 let Some(manifest_dir) = package.manifest_path.parent() else {
                     continue;
@@ -72,6 +73,7 @@ pub fn read_packages<'a>(
                         name: package.name.to_string(),
                         bins,
                         target_directory: target_directory.clone(),
+                        workspace_root: workspace_root.clone(),
                     },
                 );
             }

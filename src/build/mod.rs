@@ -5,5 +5,6 @@ pub mod elf;
 pub mod metadata;
 pub mod process;
 pub mod tools;
+pub mod unify;
 
 pub use metadata::read_packages;

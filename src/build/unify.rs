@@ -1,0 +1,157 @@
+//! Whether several workspace members can share one `cargo lambda build` without changing any
+//! binary: cargo unifies dependency features across the packages of one run, so the run is
+//! shared only when `cargo tree -e features` shows the same features for every package a
+//! member depends on, alone and together. Verdicts are cached by Cargo.lock and manifests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::plan::Target;
+use crate::template::Architecture;
+
+/// True when building `packages` together gives each the same dependency features as building
+/// it alone. Runs `cargo tree` (once per package plus once for all) unless a cached verdict for
+/// the same Cargo.lock, manifests and target exists in `<target_directory>/samrs/`.
+pub fn features_unify(
+    cargo: &Path,
+    workspace_root: &Path,
+    target_directory: &Path,
+    packages: &[String],
+    target: Target,
+) -> Result<bool> {
+    let triple = match target.architecture {
+        Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+        Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+    };
+    let key = verdict_key(workspace_root, packages, triple);
+    let cache = target_directory.join("samrs").join("feature-verdicts");
+    let cached = cache.join(&key);
+    if let Ok(text) = std::fs::read_to_string(&cached) {
+        return Ok(text.trim() == "same");
+    }
+    let together = features(cargo, workspace_root, packages, triple)?;
+    let mut same = true;
+    for package in packages {
+        let alone = features(cargo, workspace_root, std::slice::from_ref(package), triple)?;
+        if !same_features(&alone, &together) {
+            same = false;
+            break;
+        }
+    }
+    let _ = std::fs::create_dir_all(&cache);
+    let _ = std::fs::write(&cached, if same { "same\n" } else { "different\n" });
+    Ok(same)
+}
+
+/// Each package in the alone-tree has exactly the same features in the together-tree.
+pub fn same_features(
+    alone: &BTreeMap<String, BTreeSet<String>>,
+    together: &BTreeMap<String, BTreeSet<String>>,
+) -> bool {
+    alone
+        .iter()
+        .all(|(package, features)| together.get(package) == Some(features))
+}
+
+/// Package → enabled features, from `cargo tree -e features` output lines.
+pub fn parse_tree(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some((name, rest)) = line.split_once(" feature \"") {
+            let feature = rest.split('"').next().unwrap_or_default();
+            map.entry(name.to_string())
+                .or_default()
+                .insert(feature.to_string());
+        } else if let Some(name) = line.split_whitespace().next() {
+            map.entry(name.to_string()).or_default();
+        }
+    }
+    map
+}
+
+fn features(
+    cargo: &Path,
+    workspace_root: &Path,
+    packages: &[String],
+    triple: &str,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_root)
+        .args([
+            "tree", "-e", "features", "--prefix", "none", "--target", triple,
+        ])
+        .stdin(Stdio::null());
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    let output = command
+        .output()
+        .with_context(|| format!("Unable to run cargo tree in {}", workspace_root.display()))?;
+    if !output.status.success() {
+        bail!(
+            "cargo tree failed in {}: {}",
+            workspace_root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(parse_tree(&String::from_utf8_lossy(&output.stdout)))
+}
+
+fn verdict_key(workspace_root: &Path, packages: &[String], triple: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("samrs-unify-v2|{triple}|{}\n", packages.join(",")).as_bytes());
+    let manifests = walkdir::WalkDir::new(workspace_root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            !(e.file_type().is_dir() && (name == "target" || name.starts_with('.')))
+        })
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "Cargo.toml" || e.file_name() == "Cargo.lock");
+    for entry in manifests {
+        hasher.update(entry.path().to_string_lossy().as_bytes());
+        if let Ok(bytes) = std::fs::read(entry.path()) {
+            hasher.update(&bytes);
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_lines_become_feature_sets() {
+        let tree = parse_tree(
+            "fa v0.1.0 (/ws/fa)\nserde_json v1.0.1\nserde_json feature \"default\"\nserde_json feature \"std\" (*)\n",
+        );
+        assert_eq!(
+            tree["serde_json"],
+            BTreeSet::from(["default".to_string(), "std".to_string()])
+        );
+        assert!(tree["fa"].is_empty());
+    }
+
+    #[test]
+    fn extra_features_in_the_shared_run_forbid_sharing() {
+        let alone = parse_tree("serde_json v1\nserde_json feature \"std\"\n");
+        let same = parse_tree("serde_json v1\nserde_json feature \"std\"\nother v2\n");
+        let more = parse_tree(
+            "serde_json v1\nserde_json feature \"std\"\nserde_json feature \"preserve_order\"\n",
+        );
+        assert!(same_features(&alone, &same));
+        assert!(!same_features(&alone, &more));
+    }
+}
