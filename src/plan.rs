@@ -437,29 +437,12 @@ pub fn check_functions(
                 )));
             }
         };
-        let binary = match f
-            .metadata
-            .get("BuildProperties")
-            .and_then(|p| p.as_mapping())
-            .and_then(|p| p.get("Binary"))
-        {
-            None | Some(Value::Null) => None,
-            Some(Value::String(b)) if !b.is_empty() => Some(b.clone()),
-            Some(v) if is_unresolved(v) => {
-                return Err(PlanError::during_build(unresolved_message(
-                    f,
-                    "Metadata.BuildProperties.Binary",
-                    v,
-                )));
-            }
-            Some(other) => {
-                return Err(PlanError::during_build(format!(
-                    "{}: Metadata.BuildProperties.Binary must be the name of a binary target (found {})",
-                    f.full_path,
-                    value_text(other)
-                )));
-            }
-        };
+        let binary = binary_property(
+            f.metadata
+                .get("BuildProperties")
+                .and_then(Value::as_mapping),
+            &f.full_path,
+        )?;
         let options = cargo_options(
             f.metadata
                 .get("BuildProperties")
@@ -491,6 +474,26 @@ fn is_sam_build_method(method: &str) -> bool {
         .any(|prefix| method.starts_with(prefix))
 }
 
+/// `BuildProperties.Binary`: a bin name, or none.
+fn binary_property(
+    properties: Option<&Mapping>,
+    resource: &str,
+) -> Result<Option<String>, PlanError> {
+    match properties.and_then(|p| p.get("Binary")) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(b)) if !b.is_empty() => Ok(Some(b.clone())),
+        Some(v) if is_unresolved(v) => Err(PlanError::during_build(format!(
+            "Function {resource} property Metadata.BuildProperties.Binary is {}, which could not be resolved: {}",
+            value_text(v),
+            unresolved_hint(v)
+        ))),
+        Some(other) => Err(PlanError::during_build(format!(
+            "{resource}: Metadata.BuildProperties.Binary must be the name of a binary target (found {})",
+            value_text(other)
+        ))),
+    }
+}
+
 fn is_safe_path_segment(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
@@ -509,17 +512,21 @@ fn value_text(value: &Value) -> String {
 }
 
 fn unresolved_message(f: &Function, property: &str, value: &Value) -> String {
-    let hint = match value.get("Ref").and_then(Value::as_str) {
+    format!(
+        "Function {} property {property} is {}, which could not be resolved: {}",
+        f.full_path,
+        value_text(value),
+        unresolved_hint(value)
+    )
+}
+
+fn unresolved_hint(value: &Value) -> String {
+    match value.get("Ref").and_then(Value::as_str) {
         Some(name) => format!(
             "parameter '{name}' has no value: give it a Default or pass --parameter-overrides {name}=..."
         ),
         None => "samrs cannot work it out locally; use a plain value or a parameter".to_string(),
-    };
-    format!(
-        "Function {} property {property} is {}, which could not be resolved: {hint}",
-        f.full_path,
-        value_text(value)
-    )
+    }
 }
 
 /// A build definition of an older build.toml, matched to keep its UUID (and hashes).
@@ -707,17 +714,7 @@ pub fn select_layers(
                 .metadata
                 .get("BuildProperties")
                 .and_then(Value::as_mapping);
-            let binary = match properties.and_then(|p| p.get("Binary")) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(b)) if !b.is_empty() => Some(b.clone()),
-                Some(other) => {
-                    return Err(PlanError::during_build(format!(
-                        "{}: Metadata.BuildProperties.Binary must be the name of a binary target (found {})",
-                        layer.full_path,
-                        value_text(other)
-                    )));
-                }
-            };
+            let binary = binary_property(properties, &layer.full_path)?;
             let internal = properties.and_then(|p| p.get("Internal")) == Some(&Value::Bool(true));
             let compatible_runtimes: Vec<String> = match &layer.compatible_runtimes {
                 Some(Value::Sequence(items)) => items

@@ -453,3 +453,48 @@ fn a_second_build_of_the_same_folder_waits_for_the_first() {
     assert!(first.wait().expect("first ends").success());
     assert_eq!(fake_calls(&s.log()).len(), 2);
 }
+
+#[test]
+fn a_missing_zig_gets_an_install_hint() {
+    let s = Setup::new("single-function");
+    std::fs::write(
+        s.fake.path().join("cargo-lambda"),
+        "#!/usr/bin/env bash\necho '  x Zig is not installed in your system.' >&2\nexit 1\n",
+    )
+    .expect("write fake");
+    // Only the fake and the system folders: no zig, no ziglang.
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        s.fake.path().display(),
+        std::path::Path::new(env!("CARGO"))
+            .parent()
+            .expect("cargo's folder")
+            .display()
+    );
+    let run = run(s.samrs().arg("build").env("PATH", path));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Zig is not installed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("pip install ziglang"), "{}", run.stderr);
+}
+
+#[test]
+fn a_build_folder_that_cannot_be_written_fails_cleanly() {
+    let s = Setup::new("single-function");
+    // A file where the build folder's parent should be: nothing can be created below it.
+    std::fs::write(s.project.path().join(".aws-sam"), "not a folder").expect("write");
+    let run = run(s.samrs().arg("build"));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Error: Unable to use build dir"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.project.path().join(".aws-sam")).expect("read"),
+        "not a folder"
+    );
+}
