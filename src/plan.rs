@@ -1058,6 +1058,27 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
+/// What a run builds: the function definitions and the Rust layers, over the project.
+pub struct BuildPlan<'a> {
+    pub project: &'a Project,
+    pub definitions: Vec<BuildDefinition>,
+    pub layers: Vec<LayerDefinition>,
+}
+
+impl BuildPlan<'_> {
+    /// The full paths of the resources an artifact is for.
+    pub fn names(&self, artifact: Artifact) -> Vec<&str> {
+        match artifact {
+            Artifact::Function(i) => self.definitions[i]
+                .functions
+                .iter()
+                .map(|f| f.get(self.project).full_path.as_str())
+                .collect(),
+            Artifact::Layer(i) => vec![self.layers[i].layer.get(self.project).full_path.as_str()],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,32 +1,27 @@
 //! The `samrs build` pipeline: settings → template → plan → cargo → staged output → swap.
 //! Each stage's error is classified here as SAM reports it (before or during the build).
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command as ProcessCommand;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use serde_yaml::{Mapping, Value};
 
-use crate::build::elf::{check_bootstrap, read_elf};
-use crate::build::process::{describe_status, interrupted, run_streaming};
+use crate::build::process::interrupted;
 use crate::build::read_packages;
-use crate::build::tools::{Tools, find_tools, zig_available};
-use crate::build::unify::features_unify;
+use crate::build::runner::{interrupted_error, run_all, share_workspace_runs};
+use crate::build::tools::find_tools;
 use crate::cli::{BuildArgs, Cli, Command, normalize_args};
+use crate::output::layout::{function_dir, layer_dir};
 use crate::output::staging::{Staging, check_build_dir, lock_build_dir};
-use crate::output::template::{BuiltResource, rewrite_template};
-use crate::output::yaml::to_sam_yaml;
+use crate::output::writer::{build_record, write_atomically, write_templates};
 use crate::output::{build_toml, cache};
 use crate::paths;
 use crate::plan::{
-    Artifact, BuildDefinition, CargoBuild, FunctionRef, LayerDefinition, LayerRef, PlanError,
-    build_definitions, check_functions, merge_builds, merge_candidates, plan_cargo_builds,
-    select_functions, select_layers,
+    Artifact, BuildDefinition, BuildPlan, CargoBuild, LayerDefinition, PlanError,
+    build_definitions, check_functions, plan_cargo_builds, select_functions, select_layers,
 };
 use crate::settings::{Environment, Settings, UsageError, resolve_settings, save_params};
 use crate::template::{Project, ProjectOptions, SkipReason, load_project};
@@ -282,7 +277,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     build_toml::assign_layer_uuids(&mut layers, &layer_paths, &previous.layers, || {
         uuid::Uuid::new_v4().to_string()
     });
-    let mut work = Work {
+    let mut work = BuildPlan {
         project: &project,
         definitions,
         layers,
@@ -322,7 +317,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         );
     }
     if !selection.single_resource {
-        write_atomically(&build_toml_path, &build_toml::render(&work.project_view()))
+        write_atomically(&build_toml_path, &build_toml::render(&build_record(&work)))
             .map_err(Failure::Build)?;
     }
     print_summary(&work, &timings, settings, ui);
@@ -362,47 +357,6 @@ fn report_skipped(project: &Project, ui: &Ui) {
         }
         text.push_str("\nSkipping building resources inside these nested stacks.");
         ui.warn(&text);
-    }
-}
-
-/// What this run builds: the function definitions and the Rust layers, over the project.
-struct Work<'a> {
-    project: &'a Project,
-    definitions: Vec<BuildDefinition>,
-    layers: Vec<LayerDefinition>,
-}
-
-impl Work<'_> {
-    /// The full paths of the resources an artifact is for.
-    fn names(&self, artifact: Artifact) -> Vec<&str> {
-        match artifact {
-            Artifact::Function(i) => self.definitions[i]
-                .functions
-                .iter()
-                .map(|f| f.get(self.project).full_path.as_str())
-                .collect(),
-            Artifact::Layer(i) => vec![self.layers[i].layer.get(self.project).full_path.as_str()],
-        }
-    }
-
-    /// The definitions with their resources' full paths, for build.toml.
-    fn project_view(&self) -> build_toml::BuildRecord<'_> {
-        build_toml::BuildRecord {
-            functions: self
-                .definitions
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    let names = self.names(Artifact::Function(i));
-                    (d, names.into_iter().map(str::to_string).collect())
-                })
-                .collect(),
-            layers: self
-                .layers
-                .iter()
-                .map(|l| (l, l.layer.get(self.project).full_path.clone()))
-                .collect(),
-        }
     }
 }
 
@@ -449,7 +403,7 @@ fn confirm_layer_beta(
 
 /// Plans the cargo runs for the definitions marked in `wanted` and every layer.
 fn plan_builds(
-    work: &Work,
+    work: &BuildPlan,
     wanted: &[bool],
     settings: &Settings,
 ) -> anyhow::Result<Vec<CargoBuild>> {
@@ -493,46 +447,6 @@ fn plan_builds(
     Ok(builds)
 }
 
-fn interrupted_error(settings: &Settings) -> anyhow::Error {
-    anyhow!(
-        "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",
-        settings.build_dir_shown
-    )
-}
-
-/// Lets members of one workspace share a cargo run where that provably changes no binary.
-fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> Vec<CargoBuild> {
-    let approved: Vec<Vec<usize>> = merge_candidates(&builds)
-        .into_iter()
-        .filter(|group| {
-            let first = &builds[group[0]];
-            let packages: Vec<String> = group.iter().map(|i| builds[*i].package.clone()).collect();
-            match features_unify(
-                &tools.cargo,
-                &first.workspace_root,
-                &first.target_directory,
-                &packages,
-                first.target,
-            ) {
-                Ok(same) => {
-                    if !same {
-                        ui.debug(&format!(
-                            "Building {} separately: together they would unify dependency features differently",
-                            packages.join(", ")
-                        ));
-                    }
-                    same
-                }
-                Err(e) => {
-                    ui.debug(&format!("Building {} separately: {e:#}", packages.join(", ")));
-                    false
-                }
-            }
-        })
-        .collect();
-    merge_builds(builds, &approved)
-}
-
 /// The cache verdict of one definition under `--cached`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum CacheState {
@@ -545,7 +459,7 @@ enum CacheState {
 /// Restores every definition whose key matches the recorded one and whose artifacts are in the
 /// cache; returns each definition's verdict.
 fn restore_from_cache(
-    work: &Work,
+    work: &BuildPlan,
     settings: &Settings,
     staging: &Path,
     ui: &Ui,
@@ -595,7 +509,7 @@ fn restore_from_cache(
 /// After a successful build: copies what was built into the cache, records the keys for
 /// build.toml, and (on full builds) drops cache folders no definition uses any more.
 fn store_in_cache(
-    work: &mut Work,
+    work: &mut BuildPlan,
     states: &[Option<CacheState>],
     settings: &Settings,
     full_build: bool,
@@ -617,71 +531,9 @@ fn store_in_cache(
     }
 }
 
-/// Runs the cargo builds and collects their binaries. Builds that share a target folder run one
-/// after another (cargo would serialise them on its lock anyway, and they write the same
-/// `lambda/<bin>` paths); with `--parallel`, different target folders run at the same time,
-/// sharing the machine's cores, and a failure lets the others finish first, as in SAM.
-fn run_all(
-    tools: &Tools,
-    builds: &[CargoBuild],
-    work: &Work,
-    settings: &Settings,
-    staging: &Path,
-    ui: &Ui,
-) -> anyhow::Result<Vec<(Artifact, Duration)>> {
-    let mut lanes: Vec<Vec<&CargoBuild>> = Vec::new();
-    for build in builds {
-        match lanes
-            .iter_mut()
-            .find(|lane| lane[0].target_directory == build.target_directory)
-        {
-            Some(lane) => lane.push(build),
-            None => lanes.push(vec![build]),
-        }
-    }
-    let run_lane =
-        |lane: &[&CargoBuild], jobs: Option<usize>| -> anyhow::Result<Vec<(Artifact, Duration)>> {
-            let mut timings = Vec::new();
-            for build in lane {
-                let elapsed = run_cargo_build(tools, build, work, settings, jobs, ui)?;
-                collect_binaries(build, work, staging)?;
-                timings.extend(build.outputs.iter().map(|(a, _)| (*a, elapsed)));
-            }
-            Ok(timings)
-        };
-    if !settings.parallel || lanes.len() < 2 {
-        let all: Vec<&CargoBuild> = builds.iter().collect();
-        return run_lane(&all, None);
-    }
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = (cores / lanes.len()).max(1);
-    ui.debug(&format!(
-        "Running {} independent build lanes at once, {jobs} cargo job(s) each",
-        lanes.len()
-    ));
-    let results: Vec<anyhow::Result<Vec<(Artifact, Duration)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = lanes
-            .iter()
-            .map(|lane| scope.spawn(|| run_lane(lane, Some(jobs))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("a build thread stopped unexpectedly")))
-            })
-            .collect()
-    });
-    let mut timings = Vec::new();
-    for result in results {
-        timings.extend(result?);
-    }
-    Ok(timings)
-}
-
 /// The closing table on stderr: each function and layer, its target, binary size, build time,
 /// and whether it came from the cache.
-fn print_summary(work: &Work, timings: &[(Artifact, Duration)], settings: &Settings, ui: &Ui) {
+fn print_summary(work: &BuildPlan, timings: &[(Artifact, Duration)], settings: &Settings, ui: &Ui) {
     let mut rows = Vec::new();
     let artifacts = (0..work.definitions.len())
         .map(Artifact::Function)
@@ -760,288 +612,6 @@ fn print_summary(work: &Work, timings: &[(Artifact, Duration)], settings: &Setti
         text.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
     }
     ui.log(&text);
-}
-
-fn run_cargo_build(
-    tools: &Tools,
-    build: &CargoBuild,
-    work: &Work,
-    settings: &Settings,
-    jobs: Option<usize>,
-    ui: &Ui,
-) -> anyhow::Result<Duration> {
-    let mut seen = Vec::new();
-    let mut served = Vec::new();
-    for (artifact, _) in &build.outputs {
-        if seen.contains(artifact) {
-            continue;
-        }
-        seen.push(*artifact);
-        served.extend(work.names(*artifact));
-        match *artifact {
-            Artifact::Function(i) => {
-                let d = &work.definitions[i];
-                ui.log(&format!(
-                    "Building codeuri: {} runtime: {} architecture: {} functions: {}",
-                    d.code_uri,
-                    d.target.runtime.as_str(),
-                    d.target.architecture.as_str(),
-                    work.names(*artifact).join(", ")
-                ));
-            }
-            Artifact::Layer(i) => ui.log(&format!(
-                "Building layer '{}'",
-                work.layers[i].layer.get(work.project).full_path
-            )),
-        }
-    }
-    let mut command = ProcessCommand::new(&tools.cargo);
-    command
-        .args(build.args())
-        .current_dir(&build.dir)
-        .env("CARGO_TARGET_DIR", &build.target_directory);
-    if settings.rust_log_debug {
-        command.env("RUST_LOG", "debug");
-    }
-    if let Some(jobs) = jobs {
-        command.env("CARGO_BUILD_JOBS", jobs.to_string());
-    }
-    let shown = format!("cargo {}", build.args().join(" "));
-    ui.debug(&format!(
-        "Running {shown} in {} (CARGO_TARGET_DIR={})",
-        build.dir.display(),
-        build.target_directory.display()
-    ));
-    let mut progress = ui.cargo_progress(&format!(
-        "Compiling {} [{}]",
-        build.package,
-        build.bins.join(", ")
-    ));
-    let output = match run_streaming(&mut command, |_, line| progress.line(line)) {
-        Ok(output) => output,
-        Err(e) => {
-            progress.abandon();
-            return Err(e);
-        }
-    };
-    if interrupted() {
-        progress.abandon();
-        return Err(interrupted_error(settings));
-    }
-    if !output.status.success() {
-        progress.abandon();
-        let mut details: Vec<&str> = output.stderr.iter().map(String::as_str).collect();
-        details.extend(output.stdout.iter().map(String::as_str));
-        let mut message = format!(
-            "Cargo Lambda failed for {} ({}, `{shown}` in {}):\n{}",
-            served.join(", "),
-            describe_status(output.status),
-            build.dir.display(),
-            details.join("\n").trim()
-        );
-        if message.to_lowercase().contains("zig") && !zig_available() {
-            message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
-        }
-        return Err(anyhow!(message));
-    }
-    Ok(progress.finish(&format!(
-        "Built {} for {} {}",
-        build.bins.join(", "),
-        build.target.runtime.as_str(),
-        build.target.architecture.as_str()
-    )))
-}
-
-/// The folder of a resource's artifacts under `root` (the staging or the final build folder).
-fn resource_dir(root: &Path, project: &Project, stack: usize, logical_id: &str) -> PathBuf {
-    stack_dir(root, &project.stacks[stack].path).join(logical_id)
-}
-
-fn function_dir(root: &Path, project: &Project, f: FunctionRef) -> PathBuf {
-    let function = f.get(project);
-    resource_dir(root, project, function.stack, &function.logical_id)
-}
-
-fn layer_dir(root: &Path, project: &Project, l: LayerRef) -> PathBuf {
-    let layer = l.get(project);
-    resource_dir(root, project, layer.stack, &layer.logical_id)
-}
-
-fn collect_binaries(build: &CargoBuild, work: &Work, staging: &Path) -> anyhow::Result<()> {
-    for (artifact, bin) in &build.outputs {
-        let name = work.names(*artifact)[0];
-        let target = match *artifact {
-            Artifact::Function(i) => work.definitions[i].target,
-            Artifact::Layer(i) => work.layers[i].target,
-        };
-        let source = build.bootstrap_path(bin);
-        let facts = read_elf(&source).with_context(|| {
-            format!(
-                "cargo-lambda did not leave a usable binary for {name} at {}",
-                source.display()
-            )
-        })?;
-        if let Err(problem) = check_bootstrap(&facts, target.architecture, target.max_glibc()) {
-            return Err(anyhow!(
-                "{name} ({} {}): {problem}",
-                target.runtime.as_str(),
-                target.architecture.as_str()
-            ));
-        }
-        let destinations: Vec<PathBuf> = match *artifact {
-            Artifact::Function(i) => work.definitions[i]
-                .functions
-                .iter()
-                .map(|f| function_dir(staging, work.project, *f).join("bootstrap"))
-                .collect(),
-            Artifact::Layer(i) => vec![
-                layer_dir(staging, work.project, work.layers[i].layer)
-                    .join("extensions")
-                    .join(bin),
-            ],
-        };
-        for destination in destinations {
-            if let Some(dir) = destination.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("Unable to create {}", dir.display()))?;
-            }
-            copy_keeping_time(&source, &destination)?;
-        }
-    }
-    Ok(())
-}
-
-/// Copies a file with its permission bits and modification time, like Python's copy2.
-fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
-    std::fs::copy(source, target).with_context(|| {
-        format!(
-            "Unable to copy {} to {}",
-            source.display(),
-            target.display()
-        )
-    })?;
-    if let Ok(modified) = std::fs::metadata(source).and_then(|m| m.modified())
-        && let Ok(file) = std::fs::File::options().write(true).open(target)
-    {
-        let _ = file.set_modified(modified);
-    }
-    Ok(())
-}
-
-/// Resolved Metadata with `SamResourceId` as its last key.
-fn metadata_with_id(metadata: &Mapping, id: &str) -> Mapping {
-    let mut metadata = metadata.clone();
-    metadata.remove("SamResourceId");
-    metadata.insert("SamResourceId".into(), Value::String(id.to_string()));
-    metadata
-}
-
-fn write_templates(work: &Work, settings: &Settings, staging: &Path) -> anyhow::Result<()> {
-    let project = work.project;
-    let mut built: Vec<HashMap<String, BuiltResource>> = vec![HashMap::new(); project.stacks.len()];
-    let relative_to_stack = |stack: usize, dir: &Path| {
-        let output_dir = stack_dir(&settings.build_dir, &project.stacks[stack].path);
-        paths::to_template_string(&paths::relative(dir, &output_dir))
-    };
-    for definition in &work.definitions {
-        for f in &definition.functions {
-            let function = f.get(project);
-            let id = function.full_path.rsplit('/').next().unwrap_or_default();
-            built[function.stack].insert(
-                function.logical_id.clone(),
-                BuiltResource {
-                    property: function.kind.code_property(),
-                    path: relative_to_stack(
-                        function.stack,
-                        &function_dir(&settings.build_dir, project, *f),
-                    ),
-                    metadata: metadata_with_id(&function.metadata, id),
-                },
-            );
-        }
-    }
-    for definition in &work.layers {
-        let layer = definition.layer.get(project);
-        let id = layer.full_path.rsplit('/').next().unwrap_or_default();
-        built[layer.stack].insert(
-            layer.logical_id.clone(),
-            BuiltResource {
-                property: layer.kind.content_property(),
-                path: relative_to_stack(
-                    layer.stack,
-                    &layer_dir(&settings.build_dir, project, definition.layer),
-                ),
-                metadata: metadata_with_id(&layer.metadata, id),
-            },
-        );
-    }
-    for (index, stack) in project.stacks.iter().enumerate() {
-        for (logical_id, _) in &stack.children {
-            let resource = stack
-                .raw
-                .get("Resources")
-                .and_then(|r| r.get(logical_id.as_str()))
-                .and_then(Value::as_mapping);
-            let resource_type = resource
-                .and_then(|r| r.get("Type"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let metadata = resource
-                .and_then(|r| r.get("Metadata"))
-                .and_then(Value::as_mapping)
-                .cloned()
-                .unwrap_or_default();
-            built[index].insert(
-                logical_id.clone(),
-                BuiltResource {
-                    property: if resource_type == "AWS::Serverless::Application" {
-                        "Location"
-                    } else {
-                        "TemplateURL"
-                    },
-                    path: format!("{logical_id}/template.yaml"),
-                    metadata: metadata_with_id(&metadata, logical_id),
-                },
-            );
-        }
-    }
-    for (index, stack) in project.stacks.iter().enumerate() {
-        let output_dir = stack_dir(&settings.build_dir, &stack.path);
-        let rewritten = rewrite_template(&stack.raw, &stack.dir, &output_dir, &built[index]);
-        let text = to_sam_yaml(&Value::Mapping(rewritten));
-        let target_dir = stack_dir(staging, &stack.path);
-        std::fs::create_dir_all(&target_dir)
-            .with_context(|| format!("Unable to create {}", target_dir.display()))?;
-        let target = target_dir.join("template.yaml");
-        std::fs::write(&target, text)
-            .with_context(|| format!("Unable to write {}", target.display()))?;
-    }
-    Ok(())
-}
-
-fn stack_dir(root: &Path, stack_path: &[String]) -> PathBuf {
-    let mut dir = root.to_path_buf();
-    for part in stack_path {
-        dir.push(part);
-    }
-    dir
-}
-
-/// Writes a file through a temporary sibling and a rename, so readers never see half of it.
-fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("Unable to create {}", parent.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = parent.join(format!(".{name}.samrs-tmp-{}", std::process::id()));
-    let result = std::fs::write(&temp, text).and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.with_context(|| format!("Unable to write {}", path.display()))
 }
 
 fn report_success(

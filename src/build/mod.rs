@@ -4,6 +4,7 @@
 pub mod elf;
 pub mod metadata;
 pub mod process;
+pub mod runner;
 pub mod tools;
 pub mod unify;
 

@@ -3,6 +3,8 @@
 
 pub mod build_toml;
 pub mod cache;
+pub mod layout;
 pub mod staging;
 pub mod template;
+pub mod writer;
 pub mod yaml;

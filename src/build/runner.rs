@@ -1,0 +1,270 @@
+//! Runs the planned `cargo lambda build`s (in order, or in parallel lanes), streams their
+//! output into the progress display, and collects each binary into the staging folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as ProcessCommand;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+
+use crate::build::elf::{check_bootstrap, read_elf};
+use crate::build::process::{describe_status, interrupted, run_streaming};
+use crate::build::tools::{Tools, zig_available};
+use crate::build::unify::features_unify;
+use crate::output::layout::{function_dir, layer_dir};
+use crate::plan::{Artifact, BuildPlan, CargoBuild, merge_builds, merge_candidates};
+use crate::settings::Settings;
+use crate::ui::Ui;
+
+/// Lets members of one workspace share a cargo run where that provably changes no binary.
+pub fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> Vec<CargoBuild> {
+    let approved: Vec<Vec<usize>> = merge_candidates(&builds)
+        .into_iter()
+        .filter(|group| {
+            let first = &builds[group[0]];
+            let packages: Vec<String> = group.iter().map(|i| builds[*i].package.clone()).collect();
+            match features_unify(
+                &tools.cargo,
+                &first.workspace_root,
+                &first.target_directory,
+                &packages,
+                first.target,
+            ) {
+                Ok(same) => {
+                    if !same {
+                        ui.debug(&format!(
+                            "Building {} separately: together they would unify dependency features differently",
+                            packages.join(", ")
+                        ));
+                    }
+                    same
+                }
+                Err(e) => {
+                    ui.debug(&format!("Building {} separately: {e:#}", packages.join(", ")));
+                    false
+                }
+            }
+        })
+        .collect();
+    merge_builds(builds, &approved)
+}
+
+/// Runs the cargo builds and collects their binaries. Builds that share a target folder run one
+/// after another (cargo would serialise them on its lock anyway, and they write the same
+/// `lambda/<bin>` paths); with `--parallel`, different target folders run at the same time,
+/// sharing the machine's cores, and a failure lets the others finish first, as in SAM.
+pub fn run_all(
+    tools: &Tools,
+    builds: &[CargoBuild],
+    work: &BuildPlan,
+    settings: &Settings,
+    staging: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Vec<(Artifact, Duration)>> {
+    let mut lanes: Vec<Vec<&CargoBuild>> = Vec::new();
+    for build in builds {
+        match lanes
+            .iter_mut()
+            .find(|lane| lane[0].target_directory == build.target_directory)
+        {
+            Some(lane) => lane.push(build),
+            None => lanes.push(vec![build]),
+        }
+    }
+    let run_lane =
+        |lane: &[&CargoBuild], jobs: Option<usize>| -> anyhow::Result<Vec<(Artifact, Duration)>> {
+            let mut timings = Vec::new();
+            for build in lane {
+                let elapsed = run_cargo_build(tools, build, work, settings, jobs, ui)?;
+                collect_binaries(build, work, staging)?;
+                timings.extend(build.outputs.iter().map(|(a, _)| (*a, elapsed)));
+            }
+            Ok(timings)
+        };
+    if !settings.parallel || lanes.len() < 2 {
+        let all: Vec<&CargoBuild> = builds.iter().collect();
+        return run_lane(&all, None);
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = (cores / lanes.len()).max(1);
+    ui.debug(&format!(
+        "Running {} independent build lanes at once, {jobs} cargo job(s) each",
+        lanes.len()
+    ));
+    let results: Vec<anyhow::Result<Vec<(Artifact, Duration)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .iter()
+            .map(|lane| scope.spawn(|| run_lane(lane, Some(jobs))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a build thread stopped unexpectedly")))
+            })
+            .collect()
+    });
+    let mut timings = Vec::new();
+    for result in results {
+        timings.extend(result?);
+    }
+    Ok(timings)
+}
+
+fn run_cargo_build(
+    tools: &Tools,
+    build: &CargoBuild,
+    work: &BuildPlan,
+    settings: &Settings,
+    jobs: Option<usize>,
+    ui: &Ui,
+) -> anyhow::Result<Duration> {
+    let mut seen = Vec::new();
+    let mut served = Vec::new();
+    for (artifact, _) in &build.outputs {
+        if seen.contains(artifact) {
+            continue;
+        }
+        seen.push(*artifact);
+        served.extend(work.names(*artifact));
+        match *artifact {
+            Artifact::Function(i) => {
+                let d = &work.definitions[i];
+                ui.log(&format!(
+                    "Building codeuri: {} runtime: {} architecture: {} functions: {}",
+                    d.code_uri,
+                    d.target.runtime.as_str(),
+                    d.target.architecture.as_str(),
+                    work.names(*artifact).join(", ")
+                ));
+            }
+            Artifact::Layer(i) => ui.log(&format!(
+                "Building layer '{}'",
+                work.layers[i].layer.get(work.project).full_path
+            )),
+        }
+    }
+    let mut command = ProcessCommand::new(&tools.cargo);
+    command
+        .args(build.args())
+        .current_dir(&build.dir)
+        .env("CARGO_TARGET_DIR", &build.target_directory);
+    if settings.rust_log_debug {
+        command.env("RUST_LOG", "debug");
+    }
+    if let Some(jobs) = jobs {
+        command.env("CARGO_BUILD_JOBS", jobs.to_string());
+    }
+    let shown = format!("cargo {}", build.args().join(" "));
+    ui.debug(&format!(
+        "Running {shown} in {} (CARGO_TARGET_DIR={})",
+        build.dir.display(),
+        build.target_directory.display()
+    ));
+    let mut progress = ui.cargo_progress(&format!(
+        "Compiling {} [{}]",
+        build.package,
+        build.bins.join(", ")
+    ));
+    let output = match run_streaming(&mut command, |_, line| progress.line(line)) {
+        Ok(output) => output,
+        Err(e) => {
+            progress.abandon();
+            return Err(e);
+        }
+    };
+    if interrupted() {
+        progress.abandon();
+        return Err(interrupted_error(settings));
+    }
+    if !output.status.success() {
+        progress.abandon();
+        let mut details: Vec<&str> = output.stderr.iter().map(String::as_str).collect();
+        details.extend(output.stdout.iter().map(String::as_str));
+        let mut message = format!(
+            "Cargo Lambda failed for {} ({}, `{shown}` in {}):\n{}",
+            served.join(", "),
+            describe_status(output.status),
+            build.dir.display(),
+            details.join("\n").trim()
+        );
+        if message.to_lowercase().contains("zig") && !zig_available() {
+            message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
+        }
+        return Err(anyhow!(message));
+    }
+    Ok(progress.finish(&format!(
+        "Built {} for {} {}",
+        build.bins.join(", "),
+        build.target.runtime.as_str(),
+        build.target.architecture.as_str()
+    )))
+}
+
+fn collect_binaries(build: &CargoBuild, work: &BuildPlan, staging: &Path) -> anyhow::Result<()> {
+    for (artifact, bin) in &build.outputs {
+        let name = work.names(*artifact)[0];
+        let target = match *artifact {
+            Artifact::Function(i) => work.definitions[i].target,
+            Artifact::Layer(i) => work.layers[i].target,
+        };
+        let source = build.bootstrap_path(bin);
+        let facts = read_elf(&source).with_context(|| {
+            format!(
+                "cargo-lambda did not leave a usable binary for {name} at {}",
+                source.display()
+            )
+        })?;
+        if let Err(problem) = check_bootstrap(&facts, target.architecture, target.max_glibc()) {
+            return Err(anyhow!(
+                "{name} ({} {}): {problem}",
+                target.runtime.as_str(),
+                target.architecture.as_str()
+            ));
+        }
+        let destinations: Vec<PathBuf> = match *artifact {
+            Artifact::Function(i) => work.definitions[i]
+                .functions
+                .iter()
+                .map(|f| function_dir(staging, work.project, *f).join("bootstrap"))
+                .collect(),
+            Artifact::Layer(i) => vec![
+                layer_dir(staging, work.project, work.layers[i].layer)
+                    .join("extensions")
+                    .join(bin),
+            ],
+        };
+        for destination in destinations {
+            if let Some(dir) = destination.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("Unable to create {}", dir.display()))?;
+            }
+            copy_keeping_time(&source, &destination)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies a file with its permission bits and modification time, like Python's copy2.
+fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
+    std::fs::copy(source, target).with_context(|| {
+        format!(
+            "Unable to copy {} to {}",
+            source.display(),
+            target.display()
+        )
+    })?;
+    if let Ok(modified) = std::fs::metadata(source).and_then(|m| m.modified())
+        && let Ok(file) = std::fs::File::options().write(true).open(target)
+    {
+        let _ = file.set_modified(modified);
+    }
+    Ok(())
+}
+
+pub fn interrupted_error(settings: &Settings) -> anyhow::Error {
+    anyhow!(
+        "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",
+        settings.build_dir_shown
+    )
+}

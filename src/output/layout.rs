@@ -1,0 +1,32 @@
+//! Where each artifact goes in a build folder: `<build-dir>/<stack path>/<LogicalId>/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::plan::{FunctionRef, LayerRef};
+use crate::template::Project;
+
+/// The folder of a stack's template under `root`.
+pub fn stack_dir(root: &Path, stack_path: &[String]) -> PathBuf {
+    let mut dir = root.to_path_buf();
+    for part in stack_path {
+        dir.push(part);
+    }
+    dir
+}
+
+/// The folder of a resource's artifacts under `root` (the staging or the final build folder).
+pub fn resource_dir(root: &Path, project: &Project, stack: usize, logical_id: &str) -> PathBuf {
+    stack_dir(root, &project.stacks[stack].path).join(logical_id)
+}
+
+/// A function's artifact folder under `root`.
+pub fn function_dir(root: &Path, project: &Project, f: FunctionRef) -> PathBuf {
+    let function = f.get(project);
+    resource_dir(root, project, function.stack, &function.logical_id)
+}
+
+/// A layer's artifact folder under `root`.
+pub fn layer_dir(root: &Path, project: &Project, l: LayerRef) -> PathBuf {
+    let layer = l.get(project);
+    resource_dir(root, project, layer.stack, &layer.logical_id)
+}
