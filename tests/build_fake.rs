@@ -498,3 +498,144 @@ fn a_build_folder_that_cannot_be_written_fails_cleanly() {
         "not a folder"
     );
 }
+
+#[test]
+fn one_failing_group_of_several_fails_the_build_and_keeps_the_previous_one() {
+    let s = Setup::new("arm64");
+    run_ok(s.samrs().arg("build"));
+    let before = snapshot(&s.project.path().join(".aws-sam"));
+    let serial = run(s.samrs().arg("build").env("FAKE_FAIL_BIN", "arm_al2"));
+    assert_eq!(serial.code, 1);
+    assert!(
+        serial.stderr.contains("Cargo Lambda failed for Al2Arm"),
+        "{}",
+        serial.stderr
+    );
+    assert!(!serial.stderr.contains("Cargo Lambda failed for Al2023Arm"));
+    assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
+    let parallel = run(s
+        .samrs()
+        .args(["build", "--parallel"])
+        .env("FAKE_FAIL_BIN", "arm_al2"));
+    assert_eq!(parallel.code, 1);
+    assert_eq!(snapshot(&s.project.path().join(".aws-sam")), before);
+}
+
+#[test]
+fn nested_stacks_two_levels_deep_are_built_into_their_folders() {
+    let s = Setup::new("multi-function");
+    let function = |binary: &str, code: &str| {
+        format!(
+            "    Type: AWS::Serverless::Function\n    Metadata: {{BuildMethod: rust-cargolambda, BuildProperties: {{Binary: {binary}}}}}\n    Properties: {{CodeUri: {code}, Handler: bootstrap, Runtime: provided.al2}}\n"
+        )
+    };
+    let root = format!(
+        "Resources:\n  RootFn:\n{}  Child:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: child/template.yaml\n",
+        function("function_a", ".")
+    );
+    let child = format!(
+        "Resources:\n  ChildFn:\n{}  Grand:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: grand/template.yaml\n",
+        function("function_b", "..")
+    );
+    let grand = format!(
+        "Resources:\n  GrandFn:\n{}",
+        function("function_a", "../..")
+    );
+    std::fs::write(s.project.path().join("template.yaml"), root).expect("write");
+    std::fs::create_dir_all(s.project.path().join("child/grand")).expect("mkdir");
+    std::fs::write(s.project.path().join("child/template.yaml"), child).expect("write");
+    std::fs::write(s.project.path().join("child/grand/template.yaml"), grand).expect("write");
+
+    let run = run_ok(s.samrs().arg("build"));
+    assert!(
+        run.stderr
+            .contains("functions: RootFn, Child/Grand/GrandFn"),
+        "{}",
+        run.stderr
+    );
+    let build = s.project.path().join(".aws-sam/build");
+    assert_eq!(
+        tree(&build).into_iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        [
+            "Child/ChildFn/bootstrap",
+            "Child/Grand/GrandFn/bootstrap",
+            "Child/Grand/template.yaml",
+            "Child/template.yaml",
+            "RootFn/bootstrap",
+            "template.yaml",
+        ]
+    );
+    let root = read_yaml(&build.join("template.yaml"));
+    assert_eq!(
+        root["Resources"]["Child"]["Properties"]["Location"],
+        "Child/template.yaml"
+    );
+    assert_eq!(
+        root["Resources"]["Child"]["Metadata"]["SamResourceId"],
+        "Child"
+    );
+    let child = read_yaml(&build.join("Child/template.yaml"));
+    assert_eq!(
+        child["Resources"]["Grand"]["Properties"]["TemplateURL"],
+        "Grand/template.yaml"
+    );
+    assert_eq!(
+        child["Resources"]["ChildFn"]["Properties"]["CodeUri"],
+        "ChildFn"
+    );
+    let grand = read_yaml(&build.join("Child/Grand/template.yaml"));
+    assert_eq!(
+        grand["Resources"]["GrandFn"]["Properties"]["CodeUri"],
+        "GrandFn"
+    );
+
+    let one = run_ok(s.samrs().args(["build", "Child/Grand/GrandFn"]));
+    assert!(
+        one.stderr.contains("functions: Child/Grand/GrandFn"),
+        "{}",
+        one.stderr
+    );
+}
+
+#[test]
+fn build_properties_reach_the_cargo_command() {
+    let s = Setup::new("multi-function");
+    let template = std::fs::read_to_string(s.project.path().join("template.yaml")).expect("read");
+    let template = template.replacen(
+        "Binary: function_a\n",
+        "Binary: function_a\n        Features: [fast]\n        Profile: lean\n        Flags: [--locked]\n",
+        1,
+    );
+    std::fs::write(s.project.path().join("template.yaml"), template).expect("write");
+    run_ok(s.samrs().arg("build"));
+    let calls: Vec<String> = fake_calls(&s.log()).into_iter().map(|c| c.2).collect();
+    assert_eq!(
+        calls,
+        [
+            "build --profile lean --target x86_64-unknown-linux-gnu.2.26 --features fast --locked --bin function_a",
+            "build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_b",
+        ]
+    );
+}
+
+#[test]
+fn a_symlink_in_the_old_build_cannot_redirect_writes() {
+    let s = Setup::new("single-function");
+    let outside = tempfile::tempdir().expect("tmp");
+    std::fs::write(outside.path().join("keep.txt"), "mine").expect("write");
+    let build = s.project.path().join(".aws-sam/build");
+    std::fs::create_dir_all(&build).expect("mkdir");
+    std::os::unix::fs::symlink(outside.path(), build.join("MyFunction")).expect("symlink");
+    run_ok(s.samrs().arg("build"));
+    assert!(build.join("MyFunction/bootstrap").is_file());
+    assert!(!build.join("MyFunction").is_symlink());
+    let outside_files: Vec<_> = std::fs::read_dir(outside.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        outside_files,
+        ["keep.txt"],
+        "nothing written through the link"
+    );
+}

@@ -194,7 +194,7 @@ pub const EM_AARCH64: u16 = 183;
 /// A folder with a fake `cargo-lambda` that logs each call (cwd, CARGO_TARGET_DIR, args) to
 /// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
 /// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
-/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first.
+/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b`.
 pub fn fake_cargo_lambda() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -203,6 +203,7 @@ shift  # cargo passes "lambda" first
 echo "$PWD|${CARGO_TARGET_DIR:-}|$*" >> "$FAKE_LOG"
 if [ -n "${FAKE_SIGNAL:-}" ]; then kill -9 $$; fi
 if [ -n "${FAKE_SLEEP:-}" ]; then sleep "$FAKE_SLEEP"; fi
+case " $* " in *" --bin ${FAKE_FAIL_BIN:-none} "*) FAKE_FAIL=1 ;; esac
 if [ -n "${FAKE_FAIL:-}" ]; then
   echo "   Compiling fake v0.1.0" >&2
   echo "error[E0308]: mismatched types (fake)" >&2
