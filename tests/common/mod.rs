@@ -78,19 +78,25 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// A `samrs` command in `dir` with the tool PATH and the shared target folder.
-pub fn samrs(dir: &Path) -> Command {
+/// A `samrs` command in `dir` with this PATH and target folder, and none of the user's SAM
+/// variables.
+fn samrs_command(dir: &Path, path: &std::ffi::OsStr, target: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_samrs"));
     command
         .current_dir(dir)
-        .env("PATH", tools_path())
-        .env("CARGO_TARGET_DIR", shared_target_dir())
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", target)
         .env_remove("SAM_BUILD_MODE")
         .env_remove("SAM_TEMPLATE_FILE")
         .env_remove("SAM_DEBUG")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     command
+}
+
+/// A `samrs` command in `dir` with the tool PATH and the shared target folder.
+pub fn samrs(dir: &Path) -> Command {
+    samrs_command(dir, &tools_path(), &shared_target_dir())
 }
 
 /// The result of a run, with text outputs.
@@ -234,21 +240,13 @@ done
 
 /// A `samrs` command that finds the fake cargo-lambda first and logs to `log`.
 pub fn samrs_with_fake(dir: &Path, fake: &Path, log: &Path, target: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_samrs"));
     let mut paths = vec![fake.to_path_buf()];
     if let Some(path) = std::env::var_os("PATH") {
         paths.extend(std::env::split_paths(&path).filter(|p| !p.join("cargo-lambda").exists()));
     }
-    command
-        .current_dir(dir)
-        .env("PATH", std::env::join_paths(paths).expect("PATH"))
-        .env("CARGO_TARGET_DIR", target)
-        .env("FAKE_LOG", log)
-        .env_remove("SAM_BUILD_MODE")
-        .env_remove("SAM_TEMPLATE_FILE")
-        .env_remove("SAM_DEBUG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+    let path = std::env::join_paths(paths).expect("PATH");
+    let mut command = samrs_command(dir, &path, target);
+    command.env("FAKE_LOG", log);
     command
 }
 
