@@ -639,3 +639,55 @@ fn a_symlink_in_the_old_build_cannot_redirect_writes() {
         "nothing written through the link"
     );
 }
+
+#[test]
+fn a_full_disk_fails_the_build_and_keeps_the_previous_one() {
+    // A 1 MiB tmpfs holds the project; the new binaries do not fit. Needs mount rights (root).
+    let mount_point = tempfile::tempdir().expect("tmp");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(mount_point.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIP: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount_point.path());
+    let project = mount_point.path().join("project");
+    copy_tree(&repo_root().join("fixtures/multi-function"), &project);
+    let fake = fake_cargo_lambda();
+    let scratch = tempfile::tempdir().expect("tmp");
+    let samrs = || {
+        samrs_with_fake(
+            &project,
+            fake.path(),
+            &scratch.path().join("calls.log"),
+            &scratch.path().join("target"),
+        )
+    };
+    run_ok(&mut samrs().arg("build"));
+    let before = snapshot(&project.join(".aws-sam"));
+    let full = run(samrs().arg("build").env("FAKE_PAD", "800000"));
+    assert_eq!(full.code, 1, "{}", full.stderr);
+    assert!(
+        full.stderr.contains("No space left on device"),
+        "{}",
+        full.stderr
+    );
+    assert_eq!(snapshot(&project.join(".aws-sam")), before);
+    let leftovers = std::fs::read_dir(project.join(".aws-sam"))
+        .expect("ls")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().contains("staging"))
+        })
+        .count();
+    assert_eq!(leftovers, 0, "the staging folder is removed");
+}

@@ -200,7 +200,7 @@ pub const EM_AARCH64: u16 = 183;
 /// A folder with a fake `cargo-lambda` that logs each call (cwd, CARGO_TARGET_DIR, args) to
 /// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
 /// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
-/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b`.
+/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b`, `FAKE_PAD=N` adds N bytes to each binary.
 pub fn fake_cargo_lambda() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -225,7 +225,7 @@ while [ $# -gt 0 ]; do
     out="$CARGO_TARGET_DIR/lambda/$2/bootstrap"
     [ -n "$extension" ] && out="$CARGO_TARGET_DIR/lambda/extensions/$2"
     mkdir -p "$(dirname "$out")"
-    { printf '\177ELF\002\001\001'; head -c 11 /dev/zero; printf "\\$(printf %03o $machine)\\000"; head -c 44 /dev/zero; echo "$2"; } > "$out"
+    { printf '\177ELF\002\001\001'; head -c 11 /dev/zero; printf "\\$(printf %03o $machine)\\000"; head -c 44 /dev/zero; echo "$2"; head -c "${FAKE_PAD:-0}" /dev/zero; } > "$out"
     chmod 755 "$out"
     shift
   fi
