@@ -672,7 +672,7 @@ fn a_full_disk_fails_the_build_and_keeps_the_previous_one() {
             &scratch.path().join("target"),
         )
     };
-    run_ok(&mut samrs().arg("build"));
+    run_ok(samrs().arg("build"));
     let before = snapshot(&project.join(".aws-sam"));
     let full = run(samrs().arg("build").env("FAKE_PAD", "800000"));
     assert_eq!(full.code, 1, "{}", full.stderr);
