@@ -571,6 +571,8 @@ pub fn build_definitions(
     mut new_uuid: impl FnMut() -> String,
 ) -> Vec<BuildDefinition> {
     let mut definitions: Vec<BuildDefinition> = Vec::new();
+    let mut index: std::collections::HashMap<(String, Target, String, Mapping), usize> =
+        std::collections::HashMap::new();
     for checked in functions {
         let f = checked.function.get(project);
         let code_uri = if raw_code_uri {
@@ -579,28 +581,31 @@ pub fn build_definitions(
             f.code_dir.to_string_lossy().into_owned()
         };
         let metadata = definition_metadata(&f.metadata);
-        let existing = definitions.iter_mut().find(|d| {
-            d.code_uri == code_uri
-                && d.target == checked.target
-                && d.package_type == f.package_type
-                && d.metadata == metadata
-        });
-        match existing {
-            Some(definition) => definition.functions.push(checked.function),
-            None => definitions.push(BuildDefinition {
-                uuid: String::new(),
-                code_uri,
-                code_dir: f.code_dir.clone(),
-                target: checked.target,
-                handler: checked.handler.clone(),
-                package_type: f.package_type.clone(),
-                metadata,
-                binary: checked.binary.clone(),
-                options: checked.options.clone(),
-                functions: vec![checked.function],
-                source_hash: String::new(),
-                manifest_hash: String::new(),
-            }),
+        let key = (
+            code_uri.clone(),
+            checked.target,
+            f.package_type.clone(),
+            metadata.clone(),
+        );
+        match index.get(&key) {
+            Some(&i) => definitions[i].functions.push(checked.function),
+            None => {
+                index.insert(key, definitions.len());
+                definitions.push(BuildDefinition {
+                    uuid: String::new(),
+                    code_uri,
+                    code_dir: f.code_dir.clone(),
+                    target: checked.target,
+                    handler: checked.handler.clone(),
+                    package_type: f.package_type.clone(),
+                    metadata,
+                    binary: checked.binary.clone(),
+                    options: checked.options.clone(),
+                    functions: vec![checked.function],
+                    source_hash: String::new(),
+                    manifest_hash: String::new(),
+                });
+            }
         }
     }
 

@@ -374,6 +374,7 @@ def main():
     ap = argparse.ArgumentParser(prog="scripts/bench")
     ap.add_argument("--repo", required=True)
     ap.add_argument("--samrs", required=True)
+    ap.add_argument("--samrs-rev", default="?")
     ap.add_argument("--tools-bin", required=True)
     ap.add_argument("--sam", default="")
     ap.add_argument("--quick", action="store_true", help="N=1,8; R=3; no N=32, no cold")
@@ -429,7 +430,7 @@ def main():
         "so compiling is cheap and the figures show orchestration overhead (a real Lambda also links lambda_runtime).",
         f"floor = one `cargo lambda build --release --target {TARGET} --bin fn1 .. --bin fnN` "
         "(crate folder / workspace root).",
-        f"samrs: {version([str(h.samrs), '--version'])}; cargo-lambda: {version(['cargo', 'lambda', '--version'])}; "
+        f"samrs: {version([str(h.samrs), '--version'])} ({a.samrs_rev}); cargo-lambda: {version(['cargo', 'lambda', '--version'])}; "
         f"sam: {version([h.sam, '--version']) if h.sam else 'not measured'}; cores: {os.cpu_count()}",
         f"sizes {sizes}, shapes {shapes}, R={runs}, cold {'N<=8, 1 run' if cold else 'off'}; "
         f"load average at start {loadavg()}",

@@ -22,7 +22,11 @@ pub fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> 
         .into_iter()
         .filter(|group| {
             let first = &builds[group[0]];
-            let packages: Vec<String> = group.iter().map(|i| builds[*i].package.clone()).collect();
+            let packages: Vec<(String, std::path::PathBuf)> = group
+                .iter()
+                .map(|i| (builds[*i].package.clone(), builds[*i].dir.clone()))
+                .collect();
+            let names: Vec<&str> = packages.iter().map(|(n, _)| n.as_str()).collect();
             match features_unify(
                 &tools.cargo,
                 &first.workspace_root,
@@ -34,13 +38,13 @@ pub fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> 
                     if !same {
                         ui.debug(&format!(
                             "Building {} separately: together they would unify dependency features differently",
-                            packages.join(", ")
+                            names.join(", ")
                         ));
                     }
                     same
                 }
                 Err(e) => {
-                    ui.debug(&format!("Building {} separately: {e:#}", packages.join(", ")));
+                    ui.debug(&format!("Building {} separately: {e:#}", names.join(", ")));
                     false
                 }
             }

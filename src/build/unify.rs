@@ -4,7 +4,7 @@
 //! member depends on, alone and together. Verdicts are cached by Cargo.lock and manifests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -20,9 +20,15 @@ pub fn features_unify(
     cargo: &Path,
     workspace_root: &Path,
     target_directory: &Path,
-    packages: &[String],
+    packages: &[(String, PathBuf)],
     target: Target,
 ) -> Result<bool> {
+    let member_dirs: Vec<&Path> = packages.iter().map(|(_, dir)| dir.as_path()).collect();
+    if same_dependency_declarations(&member_dirs) {
+        return Ok(true);
+    }
+    let packages: Vec<String> = packages.iter().map(|(name, _)| name.clone()).collect();
+    let packages = packages.as_slice();
     let triple = match target.architecture {
         Architecture::X86_64 => "x86_64-unknown-linux-gnu",
         Architecture::Arm64 => "aarch64-unknown-linux-gnu",
@@ -45,6 +51,27 @@ pub fn features_unify(
     let _ = std::fs::create_dir_all(&cache);
     let _ = std::fs::write(&cached, if same { "same\n" } else { "different\n" });
     Ok(same)
+}
+
+/// Members whose manifests declare the same dependencies (none by path) and the same
+/// `[features]` activate the same dependency features alone or together: no `cargo tree` needed.
+fn same_dependency_declarations(member_dirs: &[&Path]) -> bool {
+    let sections = |dir: &Path| -> Option<Vec<Option<toml::Value>>> {
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        let picked: Vec<Option<toml::Value>> =
+            ["dependencies", "build-dependencies", "target", "features"]
+                .iter()
+                .map(|k| table.get(*k).cloned())
+                .collect();
+        let text = format!("{picked:?}");
+        (!text.contains("path")).then_some(picked)
+    };
+    let mut all = member_dirs.iter().map(|d| sections(d));
+    match all.next() {
+        Some(Some(first)) => all.all(|other| other.as_ref() == Some(&first)),
+        _ => false,
+    }
 }
 
 /// Each package in the alone-tree has exactly the same features in the together-tree.
@@ -142,6 +169,35 @@ mod tests {
             BTreeSet::from(["default".to_string(), "std".to_string()])
         );
         assert!(tree["fa"].is_empty());
+    }
+
+    #[test]
+    fn identical_declarations_need_no_cargo_tree() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let write = |name: &str, deps: &str| {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            std::fs::write(
+                dir.join("Cargo.toml"),
+                format!("[package]\nname = \"{name}\"\n[dependencies]\n{deps}"),
+            )
+            .expect("write");
+            dir
+        };
+        let a = write("a", "serde = \"1\"\n");
+        let b = write("b", "serde = \"1\"\n");
+        let c = write(
+            "c",
+            "serde = { version = \"1\", features = [\"derive\"] }\n",
+        );
+        let d = write("d", "shared = { path = \"../shared\" }\n");
+        let e = write("e", "shared = { path = \"../shared\" }\n");
+        assert!(same_dependency_declarations(&[&a, &b]));
+        assert!(!same_dependency_declarations(&[&a, &c]));
+        assert!(
+            !same_dependency_declarations(&[&d, &e]),
+            "path dependencies may differ"
+        );
     }
 
     #[test]

@@ -283,6 +283,7 @@ pub fn prune(cache_dir: &Path, in_use: &[&str]) {
     }
 }
 
+/// Hard-links (or copies) every file of `from` into `to`.
 fn copy_folder(from: &Path, to: &Path) -> Result<()> {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.with_context(|| format!("Unable to read {}", from.display()))?;
@@ -291,7 +292,8 @@ fn copy_folder(from: &Path, to: &Path) -> Result<()> {
         if entry.file_type().is_dir() {
             fs::create_dir_all(&target)
                 .with_context(|| format!("Unable to create {}", target.display()))?;
-        } else {
+        } else if fs::hard_link(entry.path(), &target).is_err() {
+            // A hard link costs nothing and keeps the time; across file systems, copy.
             fs::copy(entry.path(), &target).with_context(|| {
                 format!(
                     "Unable to copy {} to {}",
