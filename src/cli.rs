@@ -29,12 +29,11 @@ pub struct BuildArgs {
     #[arg(value_name = "RESOURCE_LOGICAL_ID")]
     pub resource_logical_id: Option<String>,
 
-    /// The AWS SAM template file [default: template.[yaml|yml|json]].
+    /// The AWS SAM template file [default: template.[yaml|yml|json]; env: SAM_TEMPLATE_FILE].
     #[arg(
         short = 't',
         long = "template-file",
         visible_alias = "template",
-        env = "SAM_TEMPLATE_FILE",
         value_name = "PATH"
     )]
     pub template_file: Option<PathBuf>,

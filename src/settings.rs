@@ -850,6 +850,25 @@ mod tests {
     }
 
     #[test]
+    fn template_from_the_environment_keeps_the_config_in_the_cwd() {
+        let dir = project(Some((
+            "samconfig.toml",
+            "version = 0.1\n[default.build.parameters]\ncached = true\n",
+        )));
+        let infra = dir.path().join("infra");
+        std::fs::create_dir(&infra).expect("mkdir");
+        std::fs::write(
+            infra.join("samconfig.toml"),
+            "version = 0.1\n[default.build.parameters]\nparallel = true\n",
+        )
+        .expect("write");
+        let env = Environment::from_pairs(&[("SAM_TEMPLATE_FILE", "infra/template.yaml")]);
+        let s = resolve_settings(&args(), &env, dir.path()).expect("ok");
+        assert_eq!(s.template_file, infra.join("template.yaml"));
+        assert!(s.cached && !s.parallel);
+    }
+
+    #[test]
     fn template_option_moves_the_config_folder() {
         let dir = project(Some((
             "samconfig.toml",
