@@ -40,43 +40,15 @@ pub fn read_packages<'a>(
             .canonicalize()
             .with_context(|| format!("Unable to read folder {}", dir.display()))?;
         if !by_manifest_dir.contains_key(&canonical) {
-            let metadata = cargo_metadata::MetadataCommand::new()
-                .current_dir(dir)
-                .no_deps()
-                .exec()
-                .map_err(|e| anyhow::anyhow!("{}", describe_metadata_error(e)))
-                .with_context(|| {
-                    format!(
-                        "{function}: `cargo metadata` failed in {} (is Cargo.toml valid?)",
-                        dir.display()
-                    )
-                })?;
-            let target_directory = PathBuf::from(metadata.target_directory.as_std_path());
-            let workspace_root = PathBuf::from(metadata.workspace_root.as_std_path());
-            for package in &metadata.packages {
-                let Some(manifest_dir) = package.manifest_path.parent() else {
-                    continue;
-                };
-                let manifest_dir = manifest_dir
-                    .as_std_path()
-                    .canonicalize()
-                    .unwrap_or_else(|_| manifest_dir.as_std_path().to_path_buf());
-                let bins = package
-                    .targets
-                    .iter()
-                    .filter(|t| t.is_bin())
-                    .map(|t| t.name.clone())
-                    .collect();
-                by_manifest_dir.insert(
-                    manifest_dir,
-                    PackageInfo {
-                        name: package.name.to_string(),
-                        bins,
-                        target_directory: target_directory.clone(),
-                        workspace_root: workspace_root.clone(),
-                    },
-                );
-            }
+            let packages = match remembered(&canonical) {
+                Some(packages) => packages,
+                None => {
+                    let packages = run_cargo_metadata(dir, function)?;
+                    remember(&canonical, &packages);
+                    packages
+                }
+            };
+            by_manifest_dir.extend(packages);
         }
         match by_manifest_dir.get(&canonical) {
             Some(info) => {
@@ -89,6 +61,154 @@ pub fn read_packages<'a>(
         }
     }
     Ok(result)
+}
+
+/// Runs `cargo metadata --no-deps` in `dir`: every package of its workspace by manifest folder.
+fn run_cargo_metadata(dir: &Path, function: &str) -> Result<Vec<(PathBuf, PackageInfo)>> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .current_dir(dir)
+        .no_deps()
+        .exec()
+        .map_err(|e| anyhow::anyhow!("{}", describe_metadata_error(e)))
+        .with_context(|| {
+            format!(
+                "{function}: `cargo metadata` failed in {} (is Cargo.toml valid?)",
+                dir.display()
+            )
+        })?;
+    let target_directory = PathBuf::from(metadata.target_directory.as_std_path());
+    let workspace_root = PathBuf::from(metadata.workspace_root.as_std_path());
+    Ok(metadata
+        .packages
+        .iter()
+        .filter_map(|package| {
+            let manifest_dir = package.manifest_path.parent()?.as_std_path();
+            let manifest_dir = manifest_dir
+                .canonicalize()
+                .unwrap_or_else(|_| manifest_dir.to_path_buf());
+            let bins = package
+                .targets
+                .iter()
+                .filter(|t| t.is_bin())
+                .map(|t| t.name.clone())
+                .collect();
+            Some((
+                manifest_dir,
+                PackageInfo {
+                    name: package.name.to_string(),
+                    bins,
+                    target_directory: target_directory.clone(),
+                    workspace_root: workspace_root.clone(),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Remembered answers of `cargo metadata`, so a no-op build need not start cargo twice. An
+/// answer is reused only while everything it depends on looks the same: the manifests, lock
+/// and cargo config files from the folder up to the root, each package's `src` and `src/bin`
+/// folders (new binaries), and the variables that move the target folder.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Remembered {
+    stamp: String,
+    packages: Vec<(PathBuf, String, Vec<String>, PathBuf, PathBuf)>,
+}
+
+fn memory_file(dir: &Path) -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&dir, &mut hasher);
+    let key = std::hash::Hasher::finish(&hasher);
+    Some(
+        base.join("samrs")
+            .join("metadata")
+            .join(format!("{key:016x}.json")),
+    )
+}
+
+fn stamp(dir: &Path, packages: &[(PathBuf, PackageInfo)]) -> String {
+    let mut text = String::new();
+    for name in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_HOME"] {
+        text.push_str(&format!("{name}={:?}\n", std::env::var_os(name)));
+    }
+    let mut identity = |path: &Path| {
+        if let Ok(m) = std::fs::metadata(path) {
+            text.push_str(&format!(
+                "{}:{}:{:?}\n",
+                path.display(),
+                m.len(),
+                m.modified().ok()
+            ));
+        }
+    };
+    for folder in dir.ancestors() {
+        for name in [
+            "Cargo.toml",
+            "Cargo.lock",
+            ".cargo/config.toml",
+            ".cargo/config",
+        ] {
+            identity(&folder.join(name));
+        }
+    }
+    for (manifest_dir, _) in packages {
+        for name in ["Cargo.toml", "src", "src/bin"] {
+            identity(&manifest_dir.join(name));
+        }
+    }
+    text
+}
+
+fn remembered(dir: &Path) -> Option<Vec<(PathBuf, PackageInfo)>> {
+    let text = std::fs::read_to_string(memory_file(dir)?).ok()?;
+    let remembered: Remembered = serde_json::from_str(&text).ok()?;
+    let packages: Vec<(PathBuf, PackageInfo)> = remembered
+        .packages
+        .into_iter()
+        .map(|(dir, name, bins, target_directory, workspace_root)| {
+            (
+                dir,
+                PackageInfo {
+                    name,
+                    bins,
+                    target_directory,
+                    workspace_root,
+                },
+            )
+        })
+        .collect();
+    (stamp(dir, &packages) == remembered.stamp).then_some(packages)
+}
+
+fn remember(dir: &Path, packages: &[(PathBuf, PackageInfo)]) {
+    let Some(file) = memory_file(dir) else {
+        return;
+    };
+    let remembered = Remembered {
+        stamp: stamp(dir, packages),
+        packages: packages
+            .iter()
+            .map(|(d, p)| {
+                (
+                    d.clone(),
+                    p.name.clone(),
+                    p.bins.clone(),
+                    p.target_directory.clone(),
+                    p.workspace_root.clone(),
+                )
+            })
+            .collect(),
+    };
+    if let (Some(parent), Ok(text)) = (file.parent(), serde_json::to_string(&remembered)) {
+        let _ = std::fs::create_dir_all(parent);
+        let temp = file.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&temp, text).is_ok() {
+            let _ = std::fs::rename(&temp, &file);
+        }
+    }
 }
 
 fn describe_metadata_error(error: cargo_metadata::Error) -> String {
