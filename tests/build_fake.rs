@@ -691,3 +691,111 @@ fn a_full_disk_fails_the_build_and_keeps_the_previous_one() {
         .count();
     assert_eq!(leftovers, 0, "the staging folder is removed");
 }
+
+#[test]
+fn options_that_shape_the_build_are_honoured() {
+    // --base-dir: relative CodeUris start there; the raw CodeUri is shown and recorded.
+    let s = Setup::new("single-function");
+    let infra = s.project.path().join("infra");
+    std::fs::create_dir(&infra).expect("mkdir");
+    std::fs::rename(
+        s.project.path().join("template.yaml"),
+        infra.join("template.yaml"),
+    )
+    .expect("move template");
+    let run = run_ok(
+        s.samrs()
+            .args(["build", "-t", "infra/template.yaml", "-s", "."]),
+    );
+    assert!(
+        run.stderr.contains("Building codeuri: ./ runtime"),
+        "{}",
+        run.stderr
+    );
+    let toml = read_toml(&s.project.path().join(".aws-sam/build.toml"));
+    let definition = toml["function_build_definitions"]
+        .as_table()
+        .expect("t")
+        .values()
+        .next()
+        .expect("one")
+        .clone();
+    assert_eq!(definition["codeuri"].as_str(), Some("./"));
+
+    // --region: AWS::Region in an intrinsic that decides the build.
+    let s = Setup::new("multi-function");
+    let template = std::fs::read_to_string(s.project.path().join("template.yaml")).expect("read");
+    let template = template.replacen(
+        "Binary: function_a",
+        "Binary: !If [InEurope, function_a, function_b]",
+        1,
+    );
+    let template = template.replacen(
+        "Resources:",
+        "Conditions:\n  InEurope: !Equals [!Ref 'AWS::Region', eu-west-1]\nResources:",
+        1,
+    );
+    std::fs::write(s.project.path().join("template.yaml"), template).expect("write");
+    run_ok(s.samrs().args(["build", "--region", "eu-west-1"]));
+    assert_eq!(
+        fake_calls(&s.log())[0].2,
+        "build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b"
+    );
+    run_ok(s.samrs().arg("build"));
+    assert_eq!(
+        fake_calls(&s.log())[1].2,
+        "build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_b"
+    );
+
+    // --debug: the exact cargo command line and folder.
+    let run = run_ok(s.samrs().args(["build", "--debug"]));
+    assert!(
+        run.stderr.contains("Running cargo lambda build --release"),
+        "{}",
+        run.stderr
+    );
+
+    // -m and --build-in-source are accepted and change nothing.
+    run_ok(
+        s.samrs()
+            .args(["build", "-m", "Cargo.toml", "--build-in-source"]),
+    );
+
+    // --output json: one line of JSON on stdout, no banner.
+    let run = run_ok(s.samrs().args(["build", "--output", "json"]));
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON line");
+    assert_eq!(json["status"], "success");
+    assert_eq!(json["resources"][0]["resource_id"], "FunctionA");
+}
+
+#[test]
+fn help_and_refused_options_answer_as_sam_does() {
+    let s = Setup::new("single-function");
+    let help = run(s.samrs().args(["build", "-h"]));
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout
+            .contains("Usage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]")
+    );
+    let run_args = |args: &[&str]| run(s.samrs().args(args));
+    let skip = run_args(&["build", "--skip-prepare-infra"]);
+    assert_eq!(skip.code, 2);
+    assert!(
+        skip.stderr.contains("Error: Missing option --hook-name"),
+        "{}",
+        skip.stderr
+    );
+    let terraform = run_args(&["build", "--hook-name", "terraform"]);
+    assert_eq!(terraform.code, 1);
+    assert!(
+        terraform.stderr.contains("not supported by samrs"),
+        "{}",
+        terraform.stderr
+    );
+    let both = run_args(&["build", "--build-in-source", "--use-container"]);
+    assert_eq!(both.code, 2);
+    assert!(both.stderr.contains(
+        "You must not provide both the --build-in-source and --use-container parameters."
+    ));
+    assert!(fake_calls(&s.log()).is_empty());
+}
