@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::template::{Architecture, Function, Layer, Project};
+use crate::template::{Architecture, Function, Layer, Project, value_text};
 
 /// Where a function lives: `project.stacks[stack].functions[index]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -411,7 +411,7 @@ pub fn check_functions(
                 )));
             }
         };
-        if let Some(found) = &f.code_is_invalid {
+        if let Some(found) = &f.code_not_a_path {
             return Err(PlanError::during_build(format!(
                 "Function {} in {file}: {} must be the path of the folder holding the function's Cargo.toml (found {found})",
                 f.full_path,
@@ -500,15 +500,6 @@ fn is_safe_path_segment(id: &str) -> bool {
 
 fn is_unresolved(value: &Value) -> bool {
     matches!(value, Value::Mapping(m) if m.len() == 1)
-}
-
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
-            .map(|s| s.trim().replace('\n', " "))
-            .unwrap_or_default(),
-    }
 }
 
 fn unresolved_message(f: &Function, property: &str, value: &Value) -> String {
@@ -851,10 +842,12 @@ impl CargoBuild {
 }
 
 /// Plans the cargo runs: one per (package folder, target, profile, options, kind), with one
-/// `--bin` per binary. `packages` maps each folder to its package (from cargo metadata).
+/// `--bin` per binary. `packages` maps each folder to its package (from cargo metadata);
+/// definitions marked in `restored` (taken from the `--cached` store) need no run.
 pub fn plan_cargo_builds(
     project: &Project,
     definitions: &[BuildDefinition],
+    restored: &[bool],
     layers: &[LayerDefinition],
     packages: &BTreeMap<PathBuf, PackageInfo>,
     profile: Profile,
@@ -871,6 +864,7 @@ pub fn plan_cargo_builds(
     let needs = definitions
         .iter()
         .enumerate()
+        .filter(|(i, _)| restored.get(*i) != Some(&true))
         .map(|(i, d)| Need {
             artifact: Artifact::Function(i),
             dir: &d.code_dir,
@@ -1176,7 +1170,8 @@ mod tests {
         let p = project(&[("/p/template.yaml", &text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
+        let builds =
+            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 2);
         assert_eq!(
             builds[0].args(),
@@ -1317,7 +1312,8 @@ mod tests {
         let p = project(&[("/p/template.yaml", text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
+        let builds =
+            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 3);
         assert!(builds[0].args().contains(&"--features".to_string()));
         assert!(builds[2].args().contains(&"--locked".to_string()));
@@ -1365,7 +1361,8 @@ mod tests {
             (PathBuf::from("/ws/b"), member("b")),
             (PathBuf::from("/ws/c"), member("c")),
         ]);
-        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
+        let builds =
+            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 3);
         let candidates = merge_candidates(&builds);
         assert_eq!(candidates, [vec![0, 1]], "different targets never merge");
@@ -1410,7 +1407,8 @@ mod tests {
         let p = project(&[("/p/template.yaml", &text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
+        let builds =
+            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
         let dirs: Vec<&Path> = builds
             .iter()
             .map(|b| b.target_directory.as_path())
@@ -1431,10 +1429,11 @@ mod tests {
         let p = project(&[("/p/template.yaml", text)]);
         let defs = plan_all(&p);
         let one = BTreeMap::from([(PathBuf::from("/p"), package(&["only"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &[], &one, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &[], &one, Profile::Release).expect("plan");
         assert_eq!(builds[0].bins, ["only"]);
         let two = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let err = plan_cargo_builds(&p, &defs, &[], &two, Profile::Release).expect_err("ambiguous");
+        let err =
+            plan_cargo_builds(&p, &defs, &[], &[], &two, Profile::Release).expect_err("ambiguous");
         assert!(err.message.contains("several binaries (a, b)"), "{err}");
 
         let named = format!(
@@ -1442,7 +1441,7 @@ mod tests {
             rust_fn("F", ".", "nope", "provided.al2", "x86_64")
         );
         let p = project(&[("/p/template.yaml", &named)]);
-        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &two, Profile::Release)
+        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &[], &two, Profile::Release)
             .expect_err("missing bin");
         assert!(
             err.message.contains("Binary 'nope' is not a binary target"),

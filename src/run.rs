@@ -290,13 +290,13 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     } else {
         vec![None; work.definitions.len()]
     };
-    let missing: Vec<bool> = fresh_keys
+    let restored: Vec<bool> = fresh_keys
         .iter()
-        .map(|k| !matches!(k, Some(CacheState::Hit)))
+        .map(|k| matches!(k, Some(CacheState::Hit)))
         .collect();
     let mut timings = Vec::new();
-    if missing.iter().any(|m| *m) || !work.layers.is_empty() {
-        let cargo_builds = plan_builds(&work, &missing, settings).map_err(Failure::Build)?;
+    if restored.iter().any(|r| !r) || !work.layers.is_empty() {
+        let cargo_builds = plan_builds(&work, &restored, settings).map_err(Failure::Build)?;
         let tools = find_tools().map_err(Failure::Build)?;
         let cargo_builds = share_workspace_runs(&tools, cargo_builds, ui);
         timings = run_all(&tools, &cargo_builds, &work, settings, &staging.dir, ui)
@@ -401,17 +401,17 @@ fn confirm_layer_beta(
     }
 }
 
-/// Plans the cargo runs for the definitions marked in `wanted` and every layer.
+/// Plans the cargo runs for every definition not `restored` from the cache, and every layer.
 fn plan_builds(
     work: &BuildPlan,
-    wanted: &[bool],
+    restored: &[bool],
     settings: &Settings,
 ) -> anyhow::Result<Vec<CargoBuild>> {
     let dirs: Vec<(&Path, &str)> = work
         .definitions
         .iter()
         .enumerate()
-        .filter(|(i, _)| wanted[*i])
+        .filter(|(i, _)| !restored[*i])
         .map(|(i, d)| (d.code_dir.as_path(), work.names(Artifact::Function(i))[0]))
         .chain(
             work.layers
@@ -421,30 +421,15 @@ fn plan_builds(
         )
         .collect();
     let packages = read_packages(dirs)?;
-    let wanted_definitions: Vec<BuildDefinition> = work
-        .definitions
-        .iter()
-        .zip(wanted)
-        .filter(|(_, w)| **w)
-        .map(|(d, _)| d.clone())
-        .collect();
-    let index_of: Vec<usize> = (0..work.definitions.len()).filter(|i| wanted[*i]).collect();
-    let mut builds = plan_cargo_builds(
+    plan_cargo_builds(
         work.project,
-        &wanted_definitions,
+        &work.definitions,
+        restored,
         &work.layers,
         &packages,
         settings.profile,
     )
-    .map_err(|e| anyhow!(e.message))?;
-    for build in &mut builds {
-        for (artifact, _) in &mut build.outputs {
-            if let Artifact::Function(i) = artifact {
-                *i = index_of[*i];
-            }
-        }
-    }
-    Ok(builds)
+    .map_err(|e| anyhow!(e.message))
 }
 
 /// The cache verdict of one definition under `--cached`.

@@ -12,7 +12,8 @@ use serde_yaml::{Mapping, Value};
 use crate::cli::BuildArgs;
 use crate::paths;
 use crate::plan::Profile;
-use crate::template::intrinsics::parse_parameter_overrides;
+use crate::template::intrinsics::{parse_parameter_overrides, scalar_text};
+use crate::template::load::from_toml;
 use crate::ui::OutputFormat;
 
 /// A command-line mistake: exit code 2 with SAM's usage header (unless `bare`).
@@ -547,10 +548,12 @@ fn config_parameter_overrides(config: &ConfigValues) -> Result<Vec<String>> {
             .map(|(k, v)| {
                 let key = k.as_str().unwrap_or_default();
                 let value = match v {
-                    Value::Sequence(items) => {
-                        items.iter().map(scalar_text).collect::<Vec<_>>().join(",")
-                    }
-                    other => scalar_text(other),
+                    Value::Sequence(items) => items
+                        .iter()
+                        .map(|item| scalar_text(item).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => scalar_text(other).unwrap_or_default(),
                 };
                 format!("{key}={}", quote_override(&value))
             })
@@ -563,15 +566,6 @@ fn config_parameter_overrides(config: &ConfigValues) -> Result<Vec<String>> {
             ));
         }
     })
-}
-
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => String::new(),
-    }
 }
 
 fn quote_override(value: &str) -> String {
@@ -666,7 +660,7 @@ fn read_config_document(file: &Path) -> Result<Value> {
             let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
                 anyhow!("{}: {}", file.display(), e.to_string().trim())
             })?;
-            Ok(toml_to_yaml(&toml::Value::Table(table)))
+            Ok(from_toml(&toml::Value::Table(table)))
         }
         "yaml" | "yml" => {
             let value: Value =
@@ -676,22 +670,6 @@ fn read_config_document(file: &Path) -> Result<Value> {
         _ => bail!(
             "Config file {} has an unsupported extension: use .toml, .yaml or .yml",
             file.display()
-        ),
-    }
-}
-
-fn toml_to_yaml(value: &toml::Value) -> Value {
-    match value {
-        toml::Value::String(s) => Value::String(s.clone()),
-        toml::Value::Integer(i) => Value::Number((*i).into()),
-        toml::Value::Float(f) => Value::Number((*f).into()),
-        toml::Value::Boolean(b) => Value::Bool(*b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(items) => Value::Sequence(items.iter().map(toml_to_yaml).collect()),
-        toml::Value::Table(t) => Value::Mapping(
-            t.iter()
-                .map(|(k, v)| (Value::String(k.clone()), toml_to_yaml(v)))
-                .collect(),
         ),
     }
 }

@@ -11,7 +11,7 @@ use crate::build::elf::{check_bootstrap, read_elf};
 use crate::build::process::{describe_status, interrupted, run_streaming};
 use crate::build::tools::{Tools, zig_available};
 use crate::build::unify::features_unify;
-use crate::output::layout::{function_dir, layer_dir};
+use crate::output::layout::{copy_keeping_time, function_dir, layer_dir};
 use crate::plan::{Artifact, BuildPlan, CargoBuild, merge_builds, merge_candidates};
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -245,23 +245,6 @@ fn collect_binaries(build: &CargoBuild, work: &BuildPlan, staging: &Path) -> any
             }
             copy_keeping_time(&source, &destination)?;
         }
-    }
-    Ok(())
-}
-
-/// Copies a file with its permission bits and modification time, like Python's copy2.
-fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
-    std::fs::copy(source, target).with_context(|| {
-        format!(
-            "Unable to copy {} to {}",
-            source.display(),
-            target.display()
-        )
-    })?;
-    if let Ok(modified) = std::fs::metadata(source).and_then(|m| m.modified())
-        && let Ok(file) = std::fs::File::options().write(true).open(target)
-    {
-        let _ = file.set_modified(modified);
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
+use crate::output::cache::hex;
 use crate::plan::Target;
 use crate::template::Architecture;
 
@@ -148,11 +149,7 @@ fn verdict_key(workspace_root: &Path, packages: &[String], triple: &str) -> Stri
             hasher.update(&bytes);
         }
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&hasher.finalize())
 }
 
 #[cfg(test)]

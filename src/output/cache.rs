@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::output::layout::copy_keeping_time;
 use crate::paths;
 use crate::plan::{BuildDefinition, Profile};
 
@@ -223,7 +224,8 @@ fn file_identity(path: &Path) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -294,18 +296,7 @@ fn copy_folder(from: &Path, to: &Path) -> Result<()> {
                 .with_context(|| format!("Unable to create {}", target.display()))?;
         } else if fs::hard_link(entry.path(), &target).is_err() {
             // A hard link costs nothing and keeps the time; across file systems, copy.
-            fs::copy(entry.path(), &target).with_context(|| {
-                format!(
-                    "Unable to copy {} to {}",
-                    entry.path().display(),
-                    target.display()
-                )
-            })?;
-            if let Ok(modified) = fs::metadata(entry.path()).and_then(|m| m.modified())
-                && let Ok(file) = fs::File::options().write(true).open(&target)
-            {
-                let _ = file.set_modified(modified);
-            }
+            copy_keeping_time(entry.path(), &target)?;
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! Where each artifact goes in a build folder: `<build-dir>/<stack path>/<LogicalId>/`.
+//! Where each artifact goes in a build folder (`<build-dir>/<stack path>/<LogicalId>/`) and
+//! how a file is put there.
 
 use std::path::{Path, PathBuf};
 
@@ -29,4 +30,22 @@ pub fn function_dir(root: &Path, project: &Project, f: FunctionRef) -> PathBuf {
 pub fn layer_dir(root: &Path, project: &Project, l: LayerRef) -> PathBuf {
     let layer = l.get(project);
     resource_dir(root, project, layer.stack, &layer.logical_id)
+}
+
+/// Copies a file with its permission bits and modification time, like Python's copy2.
+pub fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::copy(source, target).with_context(|| {
+        format!(
+            "Unable to copy {} to {}",
+            source.display(),
+            target.display()
+        )
+    })?;
+    if let Ok(modified) = std::fs::metadata(source).and_then(|m| m.modified())
+        && let Ok(file) = std::fs::File::options().write(true).open(target)
+    {
+        let _ = file.set_modified(modified);
+    }
+    Ok(())
 }

@@ -71,7 +71,7 @@ pub fn function_globals(template: &Mapping) -> Result<Mapping> {
         if !FUNCTION_GLOBAL_KEYS.contains(&name) {
             bail!(
                 "'{}' is not a supported property of 'Function' in Globals. Must be one of the following values - {:?}",
-                super::describe_key(key),
+                super::value_text(key),
                 FUNCTION_GLOBAL_KEYS
             );
         }

@@ -155,7 +155,7 @@ pub fn resolve(value: &Value, scope: &Scope) -> Value {
 }
 
 /// The text CloudFormation uses when a scalar is put into a string.
-fn scalar_text(value: &Value) -> Option<String> {
+pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -634,7 +634,7 @@ impl OverridesParser {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let content = if extension == "toml" {
             text.parse::<toml::Table>()
-                .map(|t| toml_to_yaml(toml::Value::Table(t)))
+                .map(|t| super::load::from_toml(&toml::Value::Table(t)))
                 .map_err(|e| format!("Failed to parse {item}: {e}"))?
         } else {
             serde_yaml::from_str::<Value>(&text)
@@ -652,23 +652,6 @@ fn flatten<'v>(value: &'v Value, out: &mut Vec<&'v Value>) {
     match value {
         Value::Sequence(items) => items.iter().for_each(|i| flatten(i, out)),
         other => out.push(other),
-    }
-}
-
-fn toml_to_yaml(value: toml::Value) -> Value {
-    match value {
-        toml::Value::String(s) => Value::String(s),
-        toml::Value::Integer(i) => Value::Number(i.into()),
-        toml::Value::Float(f) => Value::Number(f.into()),
-        toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(items) => Value::Sequence(items.into_iter().map(toml_to_yaml).collect()),
-        toml::Value::Table(table) => Value::Mapping(
-            table
-                .into_iter()
-                .map(|(k, v)| (Value::String(k), toml_to_yaml(v)))
-                .collect(),
-        ),
     }
 }
 

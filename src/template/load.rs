@@ -54,6 +54,25 @@ fn from_json(value: serde_json::Value) -> Value {
     }
 }
 
+/// A TOML value as plain data (dates become strings); samconfig, build.toml and parameter
+/// files are read through this, so everything after reads one kind of value.
+pub fn from_toml(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::Number((*i).into()),
+        toml::Value::Float(f) => Value::Number((*f).into()),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Sequence(items.iter().map(from_toml).collect()),
+        toml::Value::Table(table) => Value::Mapping(
+            table
+                .iter()
+                .map(|(k, v)| (Value::String(k.clone()), from_toml(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// Turns short-form tags into long-form maps and flattens `<<` merge keys, recursively.
 fn normalize(value: Value) -> Result<Value> {
     Ok(match value {

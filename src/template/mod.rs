@@ -27,12 +27,12 @@ pub fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// A map key as text, for error messages.
-pub fn describe_key(key: &Value) -> String {
-    match key {
+/// A value as one line of text, for error messages (strings as they are).
+pub fn value_text(value: &Value) -> String {
+    match value {
         Value::String(s) => s.clone(),
         other => serde_yaml::to_string(other)
-            .map(|s| s.trim().to_string())
+            .map(|s| s.trim().replace('\n', " "))
             .unwrap_or_default(),
     }
 }

@@ -116,7 +116,7 @@ pub struct Function {
     pub function_name: Option<String>,
     /// CodeUri/Code as text when it is a number, boolean or list: not a path (reported when
     /// the function is built).
-    pub code_is_invalid: Option<String>,
+    pub code_not_a_path: Option<String>,
     pub skip: Option<SkipReason>,
 }
 

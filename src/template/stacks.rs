@@ -8,12 +8,12 @@ use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
 use super::globals::{function_globals, merge_function_globals};
-use super::intrinsics::{Scope, parameter_values, resolve};
-use super::kind_of;
+use super::intrinsics::{Scope, parameter_values, resolve, scalar_text};
 use super::load::load_template_file;
 use super::model::{
     Function, FunctionKind, Layer, LayerKind, Project, RemoteStack, SkipReason, Stack,
 };
+use super::{kind_of, value_text};
 use crate::paths;
 
 /// Nested stacks deeper than this are refused (a template that includes itself, most likely).
@@ -327,12 +327,10 @@ impl ResourceReader<'_> {
             Some(Value::String(s)) => s.clone(),
             _ => ".".to_string(),
         };
-        let code_is_invalid = match &code {
-            Some(v @ (Value::Number(_) | Value::Bool(_) | Value::Sequence(_))) => Some(
-                serde_yaml::to_string(v)
-                    .map(|t| t.trim().replace('\n', " "))
-                    .unwrap_or_default(),
-            ),
+        let code_not_a_path = match &code {
+            Some(v @ (Value::Number(_) | Value::Bool(_) | Value::Sequence(_))) => {
+                Some(value_text(v))
+            }
             _ => None,
         };
         Ok(Function {
@@ -347,7 +345,7 @@ impl ResourceReader<'_> {
             code_uri,
             package_type,
             function_name: get("FunctionName").and_then(|v| v.as_str().map(str::to_string)),
-            code_is_invalid,
+            code_not_a_path,
             metadata,
             skip,
         })
@@ -407,7 +405,7 @@ impl ResourceReader<'_> {
                 );
             };
             for (name, value) in given {
-                if let (Some(name), Some(value)) = (name.as_str(), scalar_text(&value)) {
+                if let (Some(name), Some(value)) = (name.as_str(), parameter_text(&value)) {
                     parameters.insert(name.to_string(), value);
                 }
             }
@@ -425,16 +423,13 @@ fn is_s3_location(code: Option<&Value>) -> bool {
 }
 
 /// A resolved parameter value as the string CloudFormation would pass (lists joined by commas).
-fn scalar_text(value: &Value) -> Option<String> {
+fn parameter_text(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
         Value::Sequence(items) => items
             .iter()
             .map(scalar_text)
             .collect::<Option<Vec<_>>>()
             .map(|parts| parts.join(",")),
-        _ => None,
+        other => scalar_text(other),
     }
 }
