@@ -5,7 +5,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::error::UsageError;
 
 /// samrs: build Rust (cargo-lambda) functions of a SAM project, fast.
 #[derive(Debug, Parser)]
@@ -192,6 +195,76 @@ fn parse_output(value: &str) -> Result<String, String> {
     match value.to_ascii_lowercase().as_str() {
         v @ ("text" | "json") => Ok(v.to_string()),
         _ => Err(format!("'{value}' is not one of 'text', 'json'.")),
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Run this command.
+    Run(Box<Command>),
+    /// The help or the version was printed: nothing else to do.
+    Shown,
+    /// No command was given: the help was printed, and the run fails as a usage error.
+    MissingCommand,
+    /// A mistake to report as SAM reports its usage errors.
+    Invalid(UsageError),
+}
+
+/// Parses the arguments (the program name first); prints the help or version when asked.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
+    let error = match Cli::try_parse_from(normalize_args(args)) {
+        Ok(cli) => return Parsed::Run(Box::new(cli.command)),
+        Err(error) => error,
+    };
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            Parsed::Shown
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            Parsed::MissingCommand
+        }
+        _ => Parsed::Invalid(usage_from_clap(&error)),
+    }
+}
+
+/// clap's error in SAM's (click's) words.
+fn usage_from_clap(error: &clap::Error) -> UsageError {
+    let arg = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let message = match error.kind() {
+        ErrorKind::UnknownArgument if arg.starts_with('-') => format!("No such option: {arg}"),
+        ErrorKind::UnknownArgument => format!("Got unexpected extra argument ({arg})"),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let option = arg.split_whitespace().next().unwrap_or_default();
+            format!("Invalid value for '{option}': '{value}' is not valid.")
+        }
+        ErrorKind::NoEquals | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!(
+                "Option '{}' requires an argument.",
+                arg.split_whitespace().next().unwrap_or_default()
+            )
+        }
+        _ => error
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+    };
+    UsageError {
+        message,
+        bare: false,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
@@ -520,6 +520,23 @@ fn unresolved_hint(value: &Value) -> String {
     }
 }
 
+/// What an older build.toml recorded, matched to keep UUIDs (and hashes) stable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Previous {
+    pub functions: Vec<PreviousDefinition>,
+    pub layers: Vec<PreviousLayer>,
+}
+
+/// A layer build definition of an older build.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousLayer {
+    pub uuid: String,
+    /// The layer's full path (`Stack/Layer`).
+    pub layer: String,
+    pub code_uri: String,
+    pub architecture: String,
+}
+
 /// A build definition of an older build.toml, matched to keep its UUID (and hashes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviousDefinition {
@@ -550,6 +567,20 @@ pub struct BuildDefinition {
     pub functions: Vec<FunctionRef>,
     pub source_hash: String,
     pub manifest_hash: String,
+    /// What `--cached` decided for this definition.
+    pub cache: CacheVerdict,
+}
+
+/// What `--cached` decided for a build definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheVerdict {
+    /// `--cached` is off: build.
+    #[default]
+    Off,
+    /// The cache holds artifacts for the current key: restore them, run no cargo.
+    Hit,
+    /// Build, and store the artifacts under this key once the build succeeded.
+    Miss(String),
 }
 
 /// Groups checked functions into build definitions, reusing UUIDs of equal previous ones and
@@ -595,6 +626,7 @@ pub fn build_definitions(
                     functions: vec![checked.function],
                     source_hash: String::new(),
                     manifest_hash: String::new(),
+                    cache: CacheVerdict::Off,
                 });
             }
         }
@@ -843,11 +875,10 @@ impl CargoBuild {
 
 /// Plans the cargo runs: one per (package folder, target, profile, options, kind), with one
 /// `--bin` per binary. `packages` maps each folder to its package (from cargo metadata);
-/// definitions marked in `restored` (taken from the `--cached` store) need no run.
+/// definitions restored from the `--cached` store need no run.
 pub fn plan_cargo_builds(
     project: &Project,
     definitions: &[BuildDefinition],
-    restored: &[bool],
     layers: &[LayerDefinition],
     packages: &BTreeMap<PathBuf, PackageInfo>,
     profile: Profile,
@@ -864,7 +895,7 @@ pub fn plan_cargo_builds(
     let needs = definitions
         .iter()
         .enumerate()
-        .filter(|(i, _)| restored.get(*i) != Some(&true))
+        .filter(|(_, d)| d.cache != CacheVerdict::Hit)
         .map(|(i, d)| Need {
             artifact: Artifact::Function(i),
             dir: &d.code_dir,
@@ -1057,14 +1088,101 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// What a run builds: the function definitions and the Rust layers, over the project.
+/// Gives each layer definition the UUID an older build.toml had for the same layer, or a new one.
+pub fn assign_layer_uuids(
+    project: &Project,
+    layers: &mut [LayerDefinition],
+    previous: &[PreviousLayer],
+    mut new_uuid: impl FnMut() -> String,
+) {
+    for layer in layers {
+        let full_path = &layer.layer.get(project).full_path;
+        let old = previous.iter().find(|old| {
+            old.code_uri == layer.code_uri
+                && old.architecture == layer.target.architecture.as_str()
+                && old.layer == *full_path
+        });
+        layer.uuid = match old {
+            Some(old) => old.uuid.clone(),
+            None => new_uuid(),
+        };
+    }
+}
+
+/// Everything one build does, over the project: the function definitions (each with its cache
+/// verdict) and the Rust layers. Artifacts are addressed by [`Artifact`].
 pub struct BuildPlan<'a> {
     pub project: &'a Project,
     pub definitions: Vec<BuildDefinition>,
     pub layers: Vec<LayerDefinition>,
+    /// One resource was named on the command line: SAM then keeps build.toml and the cache.
+    pub single_resource: bool,
 }
 
-impl BuildPlan<'_> {
+impl<'a> BuildPlan<'a> {
+    /// The plan for the checked functions and selected layers, with the UUIDs an older
+    /// build.toml gave equal definitions (new ones from `new_uuid`).
+    pub fn new(
+        project: &'a Project,
+        selection: &Selection,
+        functions: &[CheckedFunction],
+        mut layers: Vec<LayerDefinition>,
+        previous: &Previous,
+        raw_code_uri: bool,
+        mut new_uuid: impl FnMut() -> String,
+    ) -> BuildPlan<'a> {
+        let definitions = build_definitions(
+            project,
+            functions,
+            &previous.functions,
+            raw_code_uri,
+            &mut new_uuid,
+        );
+        assign_layer_uuids(project, &mut layers, &previous.layers, new_uuid);
+        BuildPlan {
+            project,
+            definitions,
+            layers,
+            single_resource: selection.single_resource,
+        }
+    }
+
+    /// Every artifact: the function definitions in order, then the layers.
+    pub fn artifacts(&self) -> impl Iterator<Item = Artifact> + use<'_, 'a> {
+        (0..self.definitions.len())
+            .map(Artifact::Function)
+            .chain((0..self.layers.len()).map(Artifact::Layer))
+    }
+
+    /// True unless the artifact is restored from the cache.
+    pub fn needs_build(&self, artifact: Artifact) -> bool {
+        match artifact {
+            Artifact::Function(i) => self.definitions[i].cache != CacheVerdict::Hit,
+            Artifact::Layer(_) => true,
+        }
+    }
+
+    /// True when cargo has work to do.
+    pub fn needs_cargo(&self) -> bool {
+        self.artifacts().any(|a| self.needs_build(a))
+    }
+
+    /// The package folder an artifact is built from.
+    pub fn code_dir(&self, artifact: Artifact) -> &Path {
+        match artifact {
+            Artifact::Function(i) => &self.definitions[i].code_dir,
+            Artifact::Layer(i) => &self.layers[i].code_dir,
+        }
+    }
+
+    /// The target an artifact is built for.
+    pub fn target(&self, artifact: Artifact) -> Target {
+        match artifact {
+            Artifact::Function(i) => self.definitions[i].target,
+            Artifact::Layer(i) => self.layers[i].target,
+        }
+    }
+
     /// The full paths of the resources an artifact is for.
     pub fn names(&self, artifact: Artifact) -> Vec<&str> {
         match artifact {
@@ -1170,8 +1288,7 @@ mod tests {
         let p = project(&[("/p/template.yaml", &text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let builds =
-            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 2);
         assert_eq!(
             builds[0].args(),
@@ -1312,8 +1429,7 @@ mod tests {
         let p = project(&[("/p/template.yaml", text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let builds =
-            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 3);
         assert!(builds[0].args().contains(&"--features".to_string()));
         assert!(builds[2].args().contains(&"--locked".to_string()));
@@ -1361,8 +1477,7 @@ mod tests {
             (PathBuf::from("/ws/b"), member("b")),
             (PathBuf::from("/ws/c"), member("c")),
         ]);
-        let builds =
-            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
         assert_eq!(builds.len(), 3);
         let candidates = merge_candidates(&builds);
         assert_eq!(candidates, [vec![0, 1]], "different targets never merge");
@@ -1407,8 +1522,7 @@ mod tests {
         let p = project(&[("/p/template.yaml", &text)]);
         let defs = plan_all(&p);
         let packages = BTreeMap::from([(PathBuf::from("/p"), package(&["a"]))]);
-        let builds =
-            plan_cargo_builds(&p, &defs, &[], &[], &packages, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &packages, Profile::Release).expect("plan");
         let dirs: Vec<&Path> = builds
             .iter()
             .map(|b| b.target_directory.as_path())
@@ -1429,11 +1543,10 @@ mod tests {
         let p = project(&[("/p/template.yaml", text)]);
         let defs = plan_all(&p);
         let one = BTreeMap::from([(PathBuf::from("/p"), package(&["only"]))]);
-        let builds = plan_cargo_builds(&p, &defs, &[], &[], &one, Profile::Release).expect("plan");
+        let builds = plan_cargo_builds(&p, &defs, &[], &one, Profile::Release).expect("plan");
         assert_eq!(builds[0].bins, ["only"]);
         let two = BTreeMap::from([(PathBuf::from("/p"), package(&["a", "b"]))]);
-        let err =
-            plan_cargo_builds(&p, &defs, &[], &[], &two, Profile::Release).expect_err("ambiguous");
+        let err = plan_cargo_builds(&p, &defs, &[], &two, Profile::Release).expect_err("ambiguous");
         assert!(err.message.contains("several binaries (a, b)"), "{err}");
 
         let named = format!(
@@ -1441,7 +1554,7 @@ mod tests {
             rust_fn("F", ".", "nope", "provided.al2", "x86_64")
         );
         let p = project(&[("/p/template.yaml", &named)]);
-        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &[], &two, Profile::Release)
+        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &two, Profile::Release)
             .expect_err("missing bin");
         assert!(
             err.message.contains("Binary 'nope' is not a binary target"),

@@ -10,27 +10,13 @@ use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
 use crate::cli::BuildArgs;
+use crate::error::UsageError;
 use crate::paths;
 use crate::plan::Profile;
+use crate::template::ProjectOptions;
 use crate::template::intrinsics::{parse_parameter_overrides, scalar_text};
 use crate::template::load::from_toml;
 use crate::ui::OutputFormat;
-
-/// A command-line mistake: exit code 2 with SAM's usage header (unless `bare`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError {
-    pub message: String,
-    /// SAM prints only the `Error:` line for some option conflicts.
-    pub bare: bool,
-}
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError {
@@ -113,6 +99,17 @@ pub struct Settings {
     pub config_env: String,
     /// Variables handed to cargo (`RUST_LOG` under `--debug`).
     pub rust_log_debug: bool,
+}
+
+impl From<&Settings> for ProjectOptions {
+    fn from(settings: &Settings) -> ProjectOptions {
+        ProjectOptions {
+            template_file: settings.template_file.clone(),
+            base_dir: settings.base_dir.clone(),
+            parameter_overrides: settings.parameter_overrides.clone(),
+            region: settings.region.clone(),
+        }
+    }
 }
 
 /// The `[env.build.parameters]` over `[env.global.parameters]` values of a config file.

@@ -11,9 +11,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::output::layout::copy_keeping_time;
+use crate::output::layout::{copy_keeping_time, function_dir};
+use crate::output::staging::STAGING_MARK;
 use crate::paths;
-use crate::plan::{BuildDefinition, Profile};
+use crate::plan::{Artifact, BuildDefinition, BuildPlan, CacheVerdict, Profile};
+use crate::settings::Settings;
+use crate::store::hex;
+use crate::ui::Ui;
 
 /// Folders never part of a source hash.
 const SKIPPED_DIRS: &[&str] = &[".aws-sam", ".git", ".hg", ".svn", "node_modules"];
@@ -159,6 +163,7 @@ fn is_skipped(entry: &walkdir::DirEntry, root: &Path) -> bool {
     let name = entry.file_name().to_string_lossy();
     entry.file_type().is_dir()
         && (SKIPPED_DIRS.contains(&name.as_ref())
+            || name.contains(STAGING_MARK)
             || (name == "target" && entry.path().parent() == Some(root)))
 }
 
@@ -224,11 +229,6 @@ fn file_identity(path: &Path) -> String {
     }
 }
 
-/// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The environment variables that change what cargo builds.
 pub fn build_environment() -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = std::env::vars()
@@ -247,17 +247,88 @@ pub fn build_environment() -> Vec<(String, String)> {
     vars
 }
 
+/// Decides each definition's verdict under `--cached`: a hit when its key is the one build.toml
+/// recorded and the cache holds its artifacts; otherwise a miss carrying the key to store.
+pub fn judge(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) -> Result<()> {
+    fs::create_dir_all(&settings.cache_dir).with_context(|| {
+        format!(
+            "Unable to create cache dir {}",
+            settings.cache_dir.display()
+        )
+    })?;
+    // SAM also creates an empty dependencies folder beside the build (unused for Rust).
+    let _ = fs::create_dir_all(settings.cwd.join(".aws-sam/deps"));
+    let mut excluded = vec![settings.build_dir.clone(), settings.cache_dir.clone()];
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        excluded.push(paths::absolute(Path::new(&target), &settings.cwd));
+    }
+    let mut keys = KeyMaker::new(&build_environment(), excluded);
+    let names: Vec<String> = (0..plan.definitions.len())
+        .map(|i| plan.names(Artifact::Function(i)).join(", "))
+        .collect();
+    for (definition, names) in plan.definitions.iter_mut().zip(names) {
+        let key = keys.key(definition, settings.profile)?;
+        if definition.source_hash == key && holds(&settings.cache_dir, &definition.uuid) {
+            ui.log(&format!(
+                "Valid cache found, copying previously built resources for following functions ({names})"
+            ));
+            definition.cache = CacheVerdict::Hit;
+        } else {
+            ui.log(&format!(
+                "Cache is invalid, running build and copying resources for following functions ({names})"
+            ));
+            definition.cache = CacheVerdict::Miss(key);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the cached artifacts of every hit into each of its functions' folders under `root`.
+pub fn restore_hits(plan: &BuildPlan, cache_dir: &Path, root: &Path) -> Result<()> {
+    for definition in &plan.definitions {
+        if definition.cache == CacheVerdict::Hit {
+            for f in &definition.functions {
+                restore(
+                    cache_dir,
+                    &definition.uuid,
+                    &function_dir(root, plan.project, *f),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a successful build: copies what was built into the cache, records the keys for
+/// build.toml, and (on full builds) drops cache folders no definition uses any more.
+pub fn store_misses(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) {
+    for definition in &mut plan.definitions {
+        if let CacheVerdict::Miss(key) = &definition.cache {
+            let artifacts =
+                function_dir(&settings.build_dir, plan.project, definition.functions[0]);
+            match store(&settings.cache_dir, &definition.uuid, &artifacts) {
+                Ok(()) => definition.source_hash = key.clone(),
+                Err(e) => ui.warn(&format!("Not cached: {e:#}")),
+            }
+        }
+    }
+    if !plan.single_resource {
+        let in_use: Vec<&str> = plan.definitions.iter().map(|d| d.uuid.as_str()).collect();
+        prune(&settings.cache_dir, &in_use);
+    }
+}
+
+/// True when the cache has a non-empty folder for `uuid`.
+fn holds(cache_dir: &Path, uuid: &str) -> bool {
+    fs::read_dir(cache_dir.join(uuid)).is_ok_and(|mut d| d.next().is_some())
+}
+
 /// Copies the cached artifacts of `uuid` into `destination`; false when there are none.
 pub fn restore(cache_dir: &Path, uuid: &str, destination: &Path) -> Result<bool> {
-    let source = cache_dir.join(uuid);
-    if !source.is_dir()
-        || fs::read_dir(&source)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(true)
-    {
+    if !holds(cache_dir, uuid) {
         return Ok(false);
     }
-    copy_folder(&source, destination)?;
+    copy_folder(&cache_dir.join(uuid), destination)?;
     Ok(true)
 }
 

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::plan::{FunctionRef, LayerRef};
+use anyhow::Context;
+
+use crate::plan::{Artifact, BuildPlan, FunctionRef, LayerRef};
 use crate::template::Project;
 
 /// The folder of a stack's template under `root`.
@@ -32,9 +34,43 @@ pub fn layer_dir(root: &Path, project: &Project, l: LayerRef) -> PathBuf {
     resource_dir(root, project, layer.stack, &layer.logical_id)
 }
 
+/// The folders an artifact fills under `root`: one per function of a definition, or the layer's.
+pub fn artifact_dirs(root: &Path, plan: &BuildPlan, artifact: Artifact) -> Vec<PathBuf> {
+    match artifact {
+        Artifact::Function(i) => plan.definitions[i]
+            .functions
+            .iter()
+            .map(|f| function_dir(root, plan.project, *f))
+            .collect(),
+        Artifact::Layer(i) => vec![layer_dir(root, plan.project, plan.layers[i].layer)],
+    }
+}
+
+/// Copies a built binary to where its artifact wants it under `root`: every function's
+/// `bootstrap`, or the layer's `extensions/<bin>`.
+pub fn place_binary(
+    root: &Path,
+    plan: &BuildPlan,
+    artifact: Artifact,
+    bin: &str,
+    binary: &Path,
+) -> anyhow::Result<()> {
+    for dir in artifact_dirs(root, plan, artifact) {
+        let destination = match artifact {
+            Artifact::Function(_) => dir.join("bootstrap"),
+            Artifact::Layer(_) => dir.join("extensions").join(bin),
+        };
+        if let Some(parent) = destination.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("Unable to create {}", parent.display()))?;
+        }
+        copy_keeping_time(binary, &destination)?;
+    }
+    Ok(())
+}
+
 /// Copies a file with its permission bits and modification time, like Python's copy2.
 pub fn copy_keeping_time(source: &Path, target: &Path) -> anyhow::Result<()> {
-    use anyhow::Context;
     std::fs::copy(source, target).with_context(|| {
         format!(
             "Unable to copy {} to {}",

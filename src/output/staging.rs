@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::paths;
+use crate::settings::Settings;
+use crate::ui::Ui;
 
-const STAGING_MARK: &str = ".samrs-staging-";
+/// Part of every staging folder's name (`.<build>.samrs-staging-<pid>`).
+pub const STAGING_MARK: &str = ".samrs-staging-";
 
 /// A staging folder next to the build folder, removed unless committed.
 #[derive(Debug)]
@@ -187,6 +190,33 @@ fn try_lock(file: &File, wait: bool) -> Result<bool> {
         }
         (_, Err(fs::TryLockError::Error(e))) => Err(e).context("Unable to lock the build folder"),
     }
+}
+
+/// Checks the build folder (see [`check_build_dir`]) and takes its lock, saying so when another
+/// build holds it.
+pub fn claim_build_dir(settings: &Settings, ui: &Ui) -> Result<BuildLock> {
+    let template_dir = settings.template_file.parent().unwrap_or(&settings.cwd);
+    let mut protected: Vec<&Path> = vec![&settings.cwd, template_dir];
+    if let Some(base) = &settings.base_dir {
+        protected.push(base);
+    }
+    let aws_sam = settings.cwd.join(".aws-sam");
+    let deps = aws_sam.join("deps");
+    if let Some(warning) = check_build_dir(
+        &settings.build_dir,
+        &settings.build_dir_given,
+        &protected,
+        &[&aws_sam, &deps, &settings.cache_dir],
+    )? {
+        ui.warn(&warning);
+    }
+    lock_build_dir(&settings.build_dir, |lock| {
+        ui.log(&format!(
+            "Waiting for another samrs build of {} to finish (it holds the lock on {})",
+            settings.build_dir_shown,
+            lock.display()
+        ));
+    })
 }
 
 /// Refuses build folders whose replacement would delete the project (spec §5.1), and returns

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-use crate::output::cache::hex;
 use crate::plan::Target;
+use crate::store::hex;
 use crate::template::Architecture;
 
 /// True when building `packages` together gives each the same dependency features as building

@@ -1,17 +1,17 @@
 //! Runs the planned `cargo lambda build`s (in order, or in parallel lanes), streams their
-//! output into the progress display, and collects each binary into the staging folder.
+//! output into the progress display, and checks each binary it produced.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command as ProcessCommand;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, Result, anyhow};
 
-use crate::build::elf::{check_bootstrap, read_elf};
-use crate::build::process::{describe_status, interrupted, run_streaming};
-use crate::build::tools::{Tools, zig_available};
-use crate::build::unify::features_unify;
-use crate::output::layout::{copy_keeping_time, function_dir, layer_dir};
+use crate::cargo::Built;
+use crate::cargo::elf::{check_bootstrap, read_elf};
+use crate::cargo::process::{describe_status, interrupted, run_streaming};
+use crate::cargo::tools::{Tools, zig_available};
+use crate::cargo::unify::features_unify;
 use crate::plan::{Artifact, BuildPlan, CargoBuild, merge_builds, merge_candidates};
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -53,40 +53,49 @@ pub fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> 
     merge_builds(builds, &approved)
 }
 
-/// Runs the cargo builds and collects their binaries. Builds that share a target folder run one
-/// after another (cargo would serialise them on its lock anyway, and they write the same
-/// `lambda/<bin>` paths); with `--parallel`, different target folders run at the same time,
-/// sharing the machine's cores, and a failure lets the others finish first, as in SAM.
+/// Runs the cargo builds and hands each checked binary to `place`. Builds that share a target
+/// folder run one after another (cargo would serialise them on its lock anyway, and they write
+/// the same `lambda/<bin>` paths); with `--parallel`, different target folders run at the same
+/// time, sharing the machine's cores, and a failure lets the others finish first, as in SAM.
 pub fn run_all(
     tools: &Tools,
     builds: &[CargoBuild],
     work: &BuildPlan,
     settings: &Settings,
-    staging: &Path,
     ui: &Ui,
-) -> anyhow::Result<Vec<(Artifact, Duration)>> {
-    let mut lanes: Vec<Vec<&CargoBuild>> = Vec::new();
-    for build in builds {
+    place: &(dyn Fn(&Built) -> Result<()> + Sync),
+) -> Result<Vec<Built>> {
+    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    for (index, build) in builds.iter().enumerate() {
         match lanes
             .iter_mut()
-            .find(|lane| lane[0].target_directory == build.target_directory)
+            .find(|lane| builds[lane[0]].target_directory == build.target_directory)
         {
-            Some(lane) => lane.push(build),
-            None => lanes.push(vec![build]),
+            Some(lane) => lane.push(index),
+            None => lanes.push(vec![index]),
         }
     }
-    let run_lane =
-        |lane: &[&CargoBuild], jobs: Option<usize>| -> anyhow::Result<Vec<(Artifact, Duration)>> {
-            let mut timings = Vec::new();
-            for build in lane {
-                let elapsed = run_cargo_build(tools, build, work, settings, jobs, ui)?;
-                collect_binaries(build, work, staging)?;
-                timings.extend(build.outputs.iter().map(|(a, _)| (*a, elapsed)));
+    let run_lane = |lane: &[usize], jobs: Option<usize>| -> Result<Vec<Built>> {
+        let mut built = Vec::new();
+        for &run in lane {
+            let build = &builds[run];
+            let elapsed = run_cargo_build(tools, build, work, settings, jobs, ui)?;
+            for (artifact, bin) in &build.outputs {
+                let binary = Built {
+                    artifact: *artifact,
+                    bin: bin.clone(),
+                    path: checked_binary(build, work, *artifact, bin)?,
+                    run,
+                    elapsed,
+                };
+                place(&binary)?;
+                built.push(binary);
             }
-            Ok(timings)
-        };
+        }
+        Ok(built)
+    };
     if !settings.parallel || lanes.len() < 2 {
-        let all: Vec<&CargoBuild> = builds.iter().collect();
+        let all: Vec<usize> = (0..builds.len()).collect();
         return run_lane(&all, None);
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -95,7 +104,7 @@ pub fn run_all(
         "Running {} independent build lanes at once, {jobs} cargo job(s) each",
         lanes.len()
     ));
-    let results: Vec<anyhow::Result<Vec<(Artifact, Duration)>>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Built>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
             .iter()
             .map(|lane| scope.spawn(|| run_lane(lane, Some(jobs))))
@@ -108,11 +117,11 @@ pub fn run_all(
             })
             .collect()
     });
-    let mut timings = Vec::new();
+    let mut built = Vec::new();
     for result in results {
-        timings.extend(result?);
+        built.extend(result?);
     }
-    Ok(timings)
+    Ok(built)
 }
 
 fn run_cargo_build(
@@ -122,7 +131,7 @@ fn run_cargo_build(
     settings: &Settings,
     jobs: Option<usize>,
     ui: &Ui,
-) -> anyhow::Result<Duration> {
+) -> Result<Duration> {
     let mut seen = Vec::new();
     let mut served = Vec::new();
     for (artifact, _) in &build.outputs {
@@ -131,22 +140,7 @@ fn run_cargo_build(
         }
         seen.push(*artifact);
         served.extend(work.names(*artifact));
-        match *artifact {
-            Artifact::Function(i) => {
-                let d = &work.definitions[i];
-                ui.log(&format!(
-                    "Building codeuri: {} runtime: {} architecture: {} functions: {}",
-                    d.code_uri,
-                    d.target.runtime.as_str(),
-                    d.target.architecture.as_str(),
-                    work.names(*artifact).join(", ")
-                ));
-            }
-            Artifact::Layer(i) => ui.log(&format!(
-                "Building layer '{}'",
-                work.layers[i].layer.get(work.project).full_path
-            )),
-        }
+        ui.building(work, *artifact);
     }
     let mut command = ProcessCommand::new(&tools.cargo);
     command
@@ -205,50 +199,33 @@ fn run_cargo_build(
     )))
 }
 
-fn collect_binaries(build: &CargoBuild, work: &BuildPlan, staging: &Path) -> anyhow::Result<()> {
-    for (artifact, bin) in &build.outputs {
-        let name = work.names(*artifact)[0];
-        let target = match *artifact {
-            Artifact::Function(i) => work.definitions[i].target,
-            Artifact::Layer(i) => work.layers[i].target,
-        };
-        let source = build.bootstrap_path(bin);
-        let facts = read_elf(&source).with_context(|| {
-            format!(
-                "cargo-lambda did not leave a usable binary for {name} at {}",
-                source.display()
-            )
-        })?;
-        if let Err(problem) = check_bootstrap(&facts, target.architecture, target.max_glibc()) {
-            return Err(anyhow!(
-                "{name} ({} {}): {problem}",
-                target.runtime.as_str(),
-                target.architecture.as_str()
-            ));
-        }
-        let destinations: Vec<PathBuf> = match *artifact {
-            Artifact::Function(i) => work.definitions[i]
-                .functions
-                .iter()
-                .map(|f| function_dir(staging, work.project, *f).join("bootstrap"))
-                .collect(),
-            Artifact::Layer(i) => vec![
-                layer_dir(staging, work.project, work.layers[i].layer)
-                    .join("extensions")
-                    .join(bin),
-            ],
-        };
-        for destination in destinations {
-            if let Some(dir) = destination.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("Unable to create {}", dir.display()))?;
-            }
-            copy_keeping_time(&source, &destination)?;
-        }
+/// Where cargo-lambda left `bin`, once its ELF header shows it runs on the artifact's target.
+fn checked_binary(
+    build: &CargoBuild,
+    work: &BuildPlan,
+    artifact: Artifact,
+    bin: &str,
+) -> Result<PathBuf> {
+    let name = work.names(artifact)[0];
+    let target = work.target(artifact);
+    let path = build.bootstrap_path(bin);
+    let facts = read_elf(&path).with_context(|| {
+        format!(
+            "cargo-lambda did not leave a usable binary for {name} at {}",
+            path.display()
+        )
+    })?;
+    if let Err(problem) = check_bootstrap(&facts, target.architecture, target.max_glibc()) {
+        return Err(anyhow!(
+            "{name} ({} {}): {problem}",
+            target.runtime.as_str(),
+            target.architecture.as_str()
+        ));
     }
-    Ok(())
+    Ok(path)
 }
 
+/// The error of a build stopped by SIGINT or SIGTERM.
 pub fn interrupted_error(settings: &Settings) -> anyhow::Error {
     anyhow!(
         "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",

@@ -1,0 +1,89 @@
+//! The cargo stage: package facts from `cargo metadata`, the planned `cargo lambda build` runs,
+//! and the process wrapper that streams their output. It reads a `BuildPlan` and hands every
+//! checked binary to the caller to place; it writes nothing into the build folder itself.
+
+pub mod elf;
+pub mod metadata;
+pub mod process;
+pub mod runner;
+pub mod tools;
+pub mod unify;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+
+pub use metadata::read_packages;
+pub use process::{install_interrupt_handler, interrupted};
+pub use runner::interrupted_error;
+
+use crate::plan::{Artifact, BuildPlan, CargoBuild, Profile, plan_cargo_builds};
+use crate::settings::Settings;
+use crate::ui::Ui;
+
+/// One binary a cargo run produced for an artifact, checked against the artifact's target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub artifact: Artifact,
+    pub bin: String,
+    /// Where cargo-lambda left it; the next run in the same target folder may overwrite it.
+    pub path: PathBuf,
+    /// Index of the run in [`BuildReport::runs`].
+    pub run: usize,
+    /// How long that run took.
+    pub elapsed: Duration,
+}
+
+/// What the cargo stage did: the runs it started and every binary they produced.
+#[derive(Debug, Clone, Default)]
+pub struct BuildReport {
+    pub runs: Vec<CargoBuild>,
+    pub built: Vec<Built>,
+}
+
+impl BuildReport {
+    /// How long the run that built `artifact` took; `None` when no run built it (cache hit).
+    pub fn elapsed(&self, artifact: Artifact) -> Option<Duration> {
+        self.built
+            .iter()
+            .find(|b| b.artifact == artifact)
+            .map(|b| b.elapsed)
+    }
+}
+
+/// Builds every artifact of `plan` not restored from the cache. `place` receives each binary as
+/// soon as its run finished (before a later run in the same target folder can replace it).
+pub fn build(
+    plan: &BuildPlan,
+    settings: &Settings,
+    ui: &Ui,
+    place: &(dyn Fn(&Built) -> Result<()> + Sync),
+) -> Result<BuildReport> {
+    if !plan.needs_cargo() {
+        return Ok(BuildReport::default());
+    }
+    let runs = plan_runs(plan, settings.profile)?;
+    let tools = tools::find_tools()?;
+    let runs = runner::share_workspace_runs(&tools, runs, ui);
+    let built = runner::run_all(&tools, &runs, plan, settings, ui, place)?;
+    Ok(BuildReport { runs, built })
+}
+
+/// The cargo runs for every artifact cargo has to build, from the packages in their folders.
+pub fn plan_runs(plan: &BuildPlan, profile: Profile) -> Result<Vec<CargoBuild>> {
+    let dirs: Vec<(&Path, &str)> = plan
+        .artifacts()
+        .filter(|a| plan.needs_build(*a))
+        .map(|a| (plan.code_dir(a), plan.names(a)[0]))
+        .collect();
+    let packages = read_packages(dirs)?;
+    plan_cargo_builds(
+        plan.project,
+        &plan.definitions,
+        &plan.layers,
+        &packages,
+        profile,
+    )
+    .map_err(|e| anyhow!(e.message))
+}

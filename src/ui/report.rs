@@ -1,0 +1,210 @@
+//! What a build tells the user about itself, in SAM's words: resources it skips, each build
+//! definition it starts, the closing table, and the success or failure report.
+
+use crate::cargo::BuildReport;
+use crate::error::Failure;
+use crate::output::layout::artifact_dirs;
+use crate::paths;
+use crate::plan::{Artifact, BuildPlan};
+use crate::settings::Settings;
+use crate::template::{Project, SkipReason};
+use crate::ui::{OutputFormat, Ui};
+
+impl Ui {
+    /// SAM's experimental-features notice and the notes about the configuration.
+    pub fn settings_notices(&self, settings: &Settings) {
+        if settings.beta_notice {
+            self.warn("\nExperimental features are enabled for this session.\nVisit the docs page to learn more about the AWS Beta terms https://aws.amazon.com/service-terms/.\n");
+        }
+        for notice in &settings.notices {
+            self.log(notice);
+        }
+    }
+
+    /// SAM's warnings for functions it will not build (S3 code, ECR images) and remote stacks.
+    pub fn skipped_resources(&self, project: &Project) {
+        for stack in &project.stacks {
+            for f in &stack.functions {
+                match f.skip {
+                    Some(SkipReason::S3Code) => self.log(&format!(
+                        "The resource {} '{}' has specified S3 location for {}. It will not be built and SAM CLI does not support invoking it locally.",
+                        f.kind.type_name(),
+                        f.logical_id,
+                        f.kind.code_property()
+                    )),
+                    Some(SkipReason::EcrImage) => self.log(&format!(
+                        "The resource {} '{}' has specified ECR registry image for ImageUri. It will not be built and SAM CLI does not support invoking it locally.",
+                        f.kind.type_name(),
+                        f.logical_id
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        if !project.remote_stacks.is_empty() {
+            let mut text = String::from(
+                "Below nested stacks(s) specify non-local URL(s), which are unsupported:",
+            );
+            for remote in &project.remote_stacks {
+                text.push_str(&format!("\n- {}", remote.full_path));
+            }
+            text.push_str("\nSkipping building resources inside these nested stacks.");
+            self.warn(&text);
+        }
+    }
+
+    /// SAM's line for a build definition (or layer) whose cargo run starts.
+    pub fn building(&self, plan: &BuildPlan, artifact: Artifact) {
+        match artifact {
+            Artifact::Function(i) => {
+                let d = &plan.definitions[i];
+                self.log(&format!(
+                    "Building codeuri: {} runtime: {} architecture: {} functions: {}",
+                    d.code_uri,
+                    d.target.runtime.as_str(),
+                    d.target.architecture.as_str(),
+                    plan.names(artifact).join(", ")
+                ));
+            }
+            Artifact::Layer(_) => {
+                self.log(&format!("Building layer '{}'", plan.names(artifact)[0]));
+            }
+        }
+    }
+
+    /// The closing table on stderr: each function and layer, its target, artifact size, build
+    /// time, or that it came from the cache.
+    pub fn summary(&self, plan: &BuildPlan, report: &BuildReport, settings: &Settings) {
+        let mut rows = Vec::new();
+        for artifact in plan.artifacts() {
+            let target = plan.target(artifact);
+            let how = match report.elapsed(artifact) {
+                Some(elapsed) => format!("built in {:.1}s", elapsed.as_secs_f64()),
+                None => "from cache".to_string(),
+            };
+            let dirs = artifact_dirs(&settings.build_dir, plan, artifact);
+            for (name, dir) in plan.names(artifact).into_iter().zip(dirs) {
+                rows.push([
+                    name.to_string(),
+                    format!(
+                        "{} {}",
+                        target.runtime.as_str(),
+                        target.architecture.as_str()
+                    ),
+                    format!("{:.1} MiB", folder_size(&dir) as f64 / (1024.0 * 1024.0)),
+                    how.clone(),
+                ]);
+            }
+        }
+        if !rows.is_empty() {
+            self.log(&table(["Resource", "Target", "Size", "Build"], &rows));
+        }
+    }
+
+    /// SAM's success report: the banner, or the JSON result with every built function.
+    pub fn success(&self, plan: &BuildPlan, settings: &Settings) {
+        let template = settings.build_dir.join("template.yaml");
+        match settings.output {
+            OutputFormat::Text => {
+                let default_dir = settings.build_dir == settings.cwd.join(".aws-sam/build");
+                self.success_banner(
+                    &settings.build_dir_shown,
+                    &paths::to_template_string(&paths::relative(&template, &settings.cwd)),
+                    default_dir,
+                );
+            }
+            OutputFormat::Json => {
+                let resources: Vec<serde_json::Value> = plan
+                    .definitions
+                    .iter()
+                    .flat_map(|d| {
+                        d.functions.iter().map(move |f| {
+                            serde_json::json!({
+                                "resource_id": f.get(plan.project).full_path,
+                                "type": "function",
+                                "package_type": d.package_type,
+                                "runtime": d.target.runtime.as_str(),
+                                "architecture": d.target.architecture.as_str(),
+                            })
+                        })
+                    })
+                    .collect();
+                self.json(&serde_json::json!({
+                    "type": "result",
+                    "status": "success",
+                    "build_dir": settings.build_dir.to_string_lossy(),
+                    "template_file": template.to_string_lossy(),
+                    "resources": resources,
+                }));
+            }
+        }
+    }
+
+    /// Reports a failure as SAM does: usage header, "Build Failed", JSON, and the `Error:` line.
+    pub fn failure(&self, failure: &Failure) {
+        let message = failure.message();
+        match failure {
+            Failure::Usage(usage) if !usage.bare => {
+                eprintln!(
+                    "\nUsage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]\nTry 'samrs build -h' for help.\n"
+                );
+            }
+            Failure::Build(_) if self.format == OutputFormat::Text => self.failure_banner(),
+            _ => {}
+        }
+        if self.format == OutputFormat::Json && !matches!(failure, Failure::Usage(_)) {
+            let kind = match failure {
+                Failure::Build(_) => "BuildError",
+                _ => "UserException",
+            };
+            self.json(&serde_json::json!({
+                "type": "result",
+                "status": "failure",
+                "error": {"type": kind, "message": message, "resources": null},
+            }));
+        }
+        self.error(&message);
+    }
+}
+
+/// The total size of the files under `dir`.
+fn folder_size(dir: &std::path::Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Rows under a header, columns padded to their widest cell (the third right-aligned).
+fn table(header: [&str; 4], rows: &[[String; 4]]) -> String {
+    let widths: Vec<usize> = (0..4)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 4]| {
+        format!(
+            "  {:<w0$}  {:<w1$}  {:>w2$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        )
+    };
+    let mut text = line(header);
+    for row in rows {
+        text.push('\n');
+        text.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    text
+}
