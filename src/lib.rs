@@ -10,6 +10,7 @@ pub mod output;
 pub mod paths;
 pub mod plan;
 mod run;
+pub mod sam;
 pub mod settings;
 pub mod store;
 pub mod template;

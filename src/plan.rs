@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
-use crate::template::{Architecture, Function, Layer, Project, value_text};
+use crate::template::{Architecture, Function, FunctionKind, Layer, Project, value_text};
 
 /// Where a function lives: `project.stacks[stack].functions[index]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,30 +67,21 @@ pub struct Selection {
     pub notices: Vec<String>,
 }
 
-/// Picks the functions to build: the named one, or every buildable function not excluded.
+/// Picks the Rust functions to build: the named one, or every buildable one not excluded.
 pub fn select_functions(
     project: &Project,
     resource_id: Option<&str>,
     exclude: &[String],
 ) -> Result<Selection, PlanError> {
-    let buildable: Vec<FunctionRef> = project
-        .stacks
-        .iter()
-        .enumerate()
-        .flat_map(|(s, stack)| {
-            stack
-                .functions
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.skip.is_none())
-                .map(move |(i, _)| FunctionRef { stack: s, index: i })
-        })
-        .collect();
+    let buildable = buildable_functions(project);
 
     let Some(wanted) = resource_id else {
         let functions = buildable
             .into_iter()
-            .filter(|r| !exclude.contains(&r.get(project).logical_id))
+            .filter(|r| {
+                let f = r.get(project);
+                !exclude.contains(&f.logical_id) && builds_with_cargo(f)
+            })
             .collect();
         return Ok(Selection {
             functions,
@@ -99,37 +90,7 @@ pub fn select_functions(
         });
     };
 
-    let mut notices = Vec::new();
-    let found = match buildable
-        .iter()
-        .find(|r| r.get(project).full_path == wanted)
-    {
-        Some(exact) => Some(*exact),
-        None => {
-            let mut matches: Vec<FunctionRef> = buildable
-                .iter()
-                .copied()
-                .filter(|r| {
-                    let f = r.get(project);
-                    f.logical_id == wanted
-                        || f.metadata.get("SamResourceId").and_then(Value::as_str) == Some(wanted)
-                        || f.function_name.as_deref() == Some(wanted)
-                })
-                .collect();
-            matches.sort_by_key(|r| r.get(project).full_path.to_lowercase());
-            if matches.len() > 1 {
-                let mut notice = format!(
-                    "Multiple functions found with keyword {wanted}! Function {} will be built! If it's not the function you meant, name one of these:",
-                    matches[0].get(project).full_path
-                );
-                for m in &matches {
-                    notice.push_str(&format!("\n{}", m.get(project).full_path));
-                }
-                notices.push(notice);
-            }
-            matches.first().copied()
-        }
-    };
+    let (found, mut notices) = find_function(project, &buildable, wanted);
     let names_layer = project.stacks.iter().any(|s| {
         s.layers
             .iter()
@@ -169,14 +130,94 @@ pub fn select_functions(
             "Resource expected to be built, but marked as excluded.\nBuilding anyways...".into(),
         );
     }
+    // A function of another language is sam's alone (see `sam::plan`).
+    let functions = if builds_with_cargo(found.get(project)) {
+        vec![found]
+    } else {
+        Vec::new()
+    };
     Ok(Selection {
-        functions: vec![found],
+        functions,
         single_resource: true,
         notices,
     })
 }
 
-/// The Lambda OS runtimes a Rust function can use.
+/// The function `wanted` names among `candidates`, as SAM looks it up: the full path, else the
+/// logical id, SamResourceId or FunctionName (the first of several after sorting their full
+/// paths case-insensitively, with a notice naming them all).
+pub fn find_function(
+    project: &Project,
+    candidates: &[FunctionRef],
+    wanted: &str,
+) -> (Option<FunctionRef>, Vec<String>) {
+    if let Some(exact) = candidates
+        .iter()
+        .find(|r| r.get(project).full_path == wanted)
+    {
+        return (Some(*exact), Vec::new());
+    }
+    let mut matches: Vec<FunctionRef> = candidates
+        .iter()
+        .copied()
+        .filter(|r| {
+            let f = r.get(project);
+            f.logical_id == wanted
+                || f.metadata.get("SamResourceId").and_then(Value::as_str) == Some(wanted)
+                || f.function_name.as_deref() == Some(wanted)
+        })
+        .collect();
+    matches.sort_by_key(|r| r.get(project).full_path.to_lowercase());
+    let mut notices = Vec::new();
+    if matches.len() > 1 {
+        let mut notice = format!(
+            "Multiple functions found with keyword {wanted}! Function {} will be built! If it's not the function you meant, name one of these:",
+            matches[0].get(project).full_path
+        );
+        for m in &matches {
+            notice.push_str(&format!("\n{}", m.get(project).full_path));
+        }
+        notices.push(notice);
+    }
+    (matches.first().copied(), notices)
+}
+
+/// Every function `sam build` would build (not skipped), in template order.
+pub fn buildable_functions(project: &Project) -> Vec<FunctionRef> {
+    project
+        .stacks
+        .iter()
+        .enumerate()
+        .flat_map(|(s, stack)| {
+            stack
+                .functions
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.skip.is_none())
+                .map(move |(i, _)| FunctionRef { stack: s, index: i })
+        })
+        .collect()
+}
+
+/// True for the functions samrs builds itself with cargo-lambda: Zip functions (not Web
+/// Functions) whose BuildMethod is rust-cargolambda, or an intrinsic samrs reports as
+/// unresolved. Every other buildable function is handed to `sam build`.
+pub fn builds_with_cargo(f: &Function) -> bool {
+    f.kind != FunctionKind::Web
+        && f.package_type != "Image"
+        && match f.build_method() {
+            Some(Value::String(m)) => m == "rust-cargolambda",
+            Some(Value::Mapping(_)) => true,
+            _ => false,
+        }
+}
+
+/// True for the layers samrs builds itself (BuildMethod rust-cargolambda, a beta feature).
+pub fn layer_builds_with_cargo(layer: &Layer) -> bool {
+    matches!(layer.build_method(), Some(Value::String(m)) if m == "rust-cargolambda")
+}
+
+/// The Rust Lambda OS runtimes a Rust function can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Runtime {
     Provided,
@@ -353,33 +394,12 @@ pub fn check_functions(
                 f.logical_id
             )));
         }
-        match f.build_method() {
-            Some(Value::String(m)) if m == "rust-cargolambda" => {}
-            Some(v) if is_unresolved(v) => {
-                return Err(PlanError::during_build(unresolved_message(
-                    f,
-                    "Metadata.BuildMethod",
-                    v,
-                )));
-            }
-            Some(Value::String(m)) if !is_sam_build_method(m) => {
-                return Err(PlanError::during_build(format!(
-                    "'{m}' does not have a supported builder (function {}; samrs builds BuildMethod rust-cargolambda); fix Metadata.BuildMethod, or use --exclude {} or sam build",
-                    f.full_path, f.logical_id
-                )));
-            }
-            Some(Value::String(m)) => {
-                return Err(PlanError::during_build(format!(
-                    "{}: BuildMethod '{m}' is not supported by samrs (only rust-cargolambda); use --exclude {} or sam build",
-                    f.full_path, f.logical_id
-                )));
-            }
-            _ => {
-                return Err(PlanError::during_build(format!(
-                    "{}: no Metadata.BuildMethod; samrs builds only functions with `Metadata: BuildMethod: rust-cargolambda`; add it, or use --exclude {} or sam build",
-                    f.full_path, f.logical_id
-                )));
-            }
+        if let Some(v) = f.build_method().filter(|v| is_unresolved(v)) {
+            return Err(PlanError::during_build(unresolved_message(
+                f,
+                "Metadata.BuildMethod",
+                v,
+            )));
         }
         if f.package_type != "Zip" {
             return Err(PlanError::during_build(format!(
@@ -461,17 +481,6 @@ pub fn check_functions(
         });
     }
     Ok(result)
-}
-
-/// BuildMethods SAM has a builder for (other than Rust's): makefile, esbuild, python-uv and
-/// the runtime names (python3.12, nodejs20.x, java21, dotnet8, ruby3.3, go1.x, provided…).
-fn is_sam_build_method(method: &str) -> bool {
-    matches!(method, "makefile" | "esbuild" | "python-uv" | "dotnet7")
-        || [
-            "python3", "nodejs", "java", "dotnet", "ruby", "go1", "provided",
-        ]
-        .iter()
-        .any(|prefix| method.starts_with(prefix))
 }
 
 /// `BuildProperties.Binary`: a bin name, or none.
@@ -702,35 +711,33 @@ pub struct LayerDefinition {
     pub metadata: Mapping,
 }
 
-/// Picks the layers to build: those with a BuildMethod (all of them must be rust-cargolambda),
-/// or the one named on the command line.
+/// Picks the Rust layers to build: every one not excluded, the one named on the command line,
+/// or those the named function uses.
 pub fn select_layers(
     project: &Project,
     resource_id: Option<&str>,
     exclude: &[String],
     raw_code_uri: bool,
 ) -> Result<Vec<LayerDefinition>, PlanError> {
+    // Building one function builds the layers it uses too, as SAM does.
+    let named_function = resource_id
+        .and_then(|id| find_function(project, &buildable_functions(project), id).0)
+        .map(|f| f.get(project));
     let mut result = Vec::new();
     for (s, stack) in project.stacks.iter().enumerate() {
         for (i, layer) in stack.layers.iter().enumerate() {
-            let wanted = match resource_id {
-                Some(id) => layer.full_path == id || layer.logical_id == id,
-                None => !exclude.contains(&layer.logical_id),
-            };
-            if !wanted {
-                continue;
-            }
-            match layer.build_method() {
-                None => continue,
-                Some(Value::String(m)) if m == "rust-cargolambda" => {}
-                Some(other) => {
-                    return Err(PlanError::during_build(format!(
-                        "{}: BuildMethod '{}' is not supported by samrs (only rust-cargolambda); use --exclude {} or sam build",
-                        layer.full_path,
-                        value_text(other),
-                        layer.logical_id
-                    )));
+            let wanted = match (resource_id, named_function) {
+                (Some(_), Some(f)) => {
+                    f.stack == s
+                        && f.layers.contains(&layer.logical_id)
+                        && !exclude.contains(&layer.logical_id)
                 }
+                (Some(id), None) => layer.full_path == id || layer.logical_id == id,
+                (None, _) => !exclude.contains(&layer.logical_id),
+            };
+            // Layers of other build methods are sam's (see `sam::plan`).
+            if !wanted || !layer_builds_with_cargo(layer) {
+                continue;
             }
             if !is_safe_path_segment(&layer.logical_id) {
                 return Err(PlanError::before_build(format!(
@@ -1670,16 +1677,59 @@ mod tests {
             rust,
         );
         assert!(err.message.starts_with("Architecture x86 is not supported"));
-        let err = check(
-            "{Handler: b, Runtime: provided.al2}",
-            "{BuildMethod: makefile}",
-        );
-        assert!(
-            err.message
-                .contains("BuildMethod 'makefile' is not supported by samrs")
-        );
-        assert!(err.message.contains("--exclude F"));
         let err = check("{Handler: b, Runtime: {Ref: Rt}}", rust);
         assert!(err.message.contains("parameter 'Rt' has no value"), "{err}");
+        let err = check(
+            "{Handler: b, Runtime: provided.al2}",
+            "{BuildMethod: {Ref: Method}}",
+        );
+        assert!(
+            err.message.contains("parameter 'Method' has no value"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn functions_and_layers_of_other_languages_are_left_to_sam() {
+        let text = format!(
+            "Resources:\n{}  Py: {{Type: AWS::Serverless::Function, Properties: {{CodeUri: py, Handler: app.h, Runtime: python3.11, Layers: [{{Ref: PyLayer}}]}}}}\n  Mk: {{Type: AWS::Serverless::Function, Metadata: {{BuildMethod: makefile}}, Properties: {{CodeUri: mk, Handler: b, Runtime: provided.al2}}}}\n  Web: {{Type: AWS::Serverless::WebFunction, Metadata: {{BuildMethod: rust-cargolambda}}, Properties: {{CodeUri: web, Runtime: nodejs20.x}}}}\n  Img: {{Type: AWS::Serverless::Function, Metadata: {{BuildMethod: rust-cargolambda, Dockerfile: D, DockerContext: .}}, Properties: {{PackageType: Image}}}}\n  PyLayer: {{Type: AWS::Serverless::LayerVersion, Metadata: {{BuildMethod: python3.11}}, Properties: {{ContentUri: l}}}}\n",
+            rust_fn("A", ".", "a", "provided.al2", "x86_64"),
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let all = select_functions(&p, None, &[]).expect("select");
+        let names: Vec<&str> = all
+            .functions
+            .iter()
+            .map(|f| f.get(&p).logical_id.as_str())
+            .collect();
+        assert_eq!(names, ["A"]);
+        assert!(
+            select_layers(&p, None, &[], false)
+                .expect("layers")
+                .is_empty()
+        );
+        let py = select_functions(&p, Some("Py"), &[]).expect("named");
+        assert!(py.single_resource && py.functions.is_empty());
+        assert!(
+            select_layers(&p, Some("Py"), &[], false)
+                .expect("layers")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn building_one_function_builds_its_rust_layers() {
+        let text = "Resources:\n  F: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda}, Properties: {CodeUri: ., Handler: b, Runtime: provided.al2023, Layers: [{Ref: Ext}, {Ref: Other}, 'arn:aws:lambda:us-east-1:1:layer:x:1']}}\n  G: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda}, Properties: {CodeUri: ., Handler: b, Runtime: provided.al2023}}\n  Ext: {Type: AWS::Serverless::LayerVersion, Metadata: {BuildMethod: rust-cargolambda}, Properties: {ContentUri: ext}}\n  Other: {Type: AWS::Serverless::LayerVersion, Metadata: {BuildMethod: rust-cargolambda}, Properties: {ContentUri: other}}\n  Unused: {Type: AWS::Serverless::LayerVersion, Metadata: {BuildMethod: rust-cargolambda}, Properties: {ContentUri: unused}}\n";
+        let p = project(&[("/p/template.yaml", text)]);
+        let names = |id: &str| -> Vec<String> {
+            select_layers(&p, Some(id), &[], false)
+                .expect("layers")
+                .iter()
+                .map(|l| l.layer.get(&p).logical_id.clone())
+                .collect()
+        };
+        assert_eq!(names("F"), ["Ext", "Other"]);
+        assert!(names("G").is_empty());
+        assert_eq!(names("Unused"), ["Unused"]);
     }
 }

@@ -3,6 +3,7 @@
 //! here as SAM reports it (before or during the build).
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
@@ -18,6 +19,9 @@ use crate::plan::{
     BuildPlan, CheckedFunction, LayerDefinition, Selection, check_functions, select_functions,
     select_layers,
 };
+use crate::sam;
+use crate::sam::merge::{merge_build_toml, resource_order};
+use crate::sam::plan::{Handoff, plan_handoff};
 use crate::settings::{Environment, Settings, resolve_settings, save_params};
 use crate::template::{Project, ProjectOptions, load_project};
 use crate::ui::Ui;
@@ -71,11 +75,12 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         project.stacks.len(),
         started.elapsed().as_secs_f64() * 1000.0
     ));
-    ui.skipped_resources(&project);
+    let handoff = hand_off(&project, settings, ui)?;
     let (selection, functions, layers) = choose(&project, settings, ui)?;
 
     let _lock = claim_build_dir(settings, ui).map_err(Failure::Setup)?;
     let build_toml_path = build_toml::path(settings);
+    let previous_text = std::fs::read_to_string(&build_toml_path).unwrap_or_default();
     let previous = build_toml::read_previous(&build_toml_path).unwrap_or_else(|e| {
         ui.warn(&format!("Ignoring the previous build.toml: {e:#}"));
         Default::default()
@@ -96,11 +101,39 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
 
     let staging = Staging::create(&settings.build_dir).map_err(Failure::Build)?;
     cache::restore_hits(&plan, &settings.cache_dir, &staging.dir).map_err(Failure::Build)?;
-    let report = cargo::build(&plan, settings, ui, &|built| {
-        place_binary(&staging.dir, &plan, built.artifact, &built.bin, &built.path)
-    })
-    .map_err(Failure::Build)?;
-    write_templates(&plan, settings, &staging.dir).map_err(Failure::Build)?;
+    let sam_job = match &handoff {
+        Some((handoff, sam)) => Some(
+            sam::run::prepare(sam, handoff, settings, &staging.dir, &build_toml_path)
+                .map_err(Failure::Build)?,
+        ),
+        None => None,
+    };
+    // sam's part runs while cargo compiles.
+    let (cargo_result, sam_result) = std::thread::scope(|scope| {
+        let sam_part = sam_job
+            .as_ref()
+            .map(|job| scope.spawn(|| sam::run::run_sam(job, ui)));
+        let cargo_result = cargo::build(&plan, settings, ui, &|built| {
+            place_binary(&staging.dir, &plan, built.artifact, &built.bin, &built.path)
+        });
+        let sam_result = sam_part.map(|part| {
+            part.join()
+                .unwrap_or_else(|_| Err(anyhow!("sam build's part stopped unexpectedly")))
+        });
+        (cargo_result, sam_result)
+    });
+    if interrupted() {
+        return Err(Failure::Build(interrupted_error(settings)));
+    }
+    let (report, sam_report) =
+        sam::join_parts(cargo_result, sam_result, settings).map_err(Failure::Build)?;
+    let sam_build = match (&sam_job, &sam_report) {
+        (Some(job), Some(sam_report)) => {
+            Some(sam::assemble(&project, job, sam_report, &staging.dir).map_err(Failure::Build)?)
+        }
+        _ => None,
+    };
+    write_templates(&plan, settings, &staging.dir, sam_build.as_ref()).map_err(Failure::Build)?;
     if interrupted() {
         return Err(Failure::Build(interrupted_error(settings)));
     }
@@ -109,17 +142,46 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         cache::store_misses(&mut plan, settings, ui);
     }
     if !plan.single_resource {
-        write_atomically(&build_toml_path, &build_toml::render(&build_record(&plan)))
-            .map_err(Failure::Build)?;
+        let mut text = build_toml::render(&build_record(&plan));
+        if let Some(job) = &sam_job {
+            let sam_text = std::fs::read_to_string(&job.work.build_toml).unwrap_or_default();
+            text = merge_build_toml(&text, &sam_text, &previous_text, &resource_order(&project));
+        }
+        write_atomically(&build_toml_path, &text).map_err(Failure::Build)?;
     }
 
-    ui.summary(&plan, &report, settings);
-    ui.success(&plan, settings);
+    ui.summary(&plan, &report, sam_report.as_ref(), settings);
+    ui.success(&plan, sam_report.as_ref(), settings);
     ui.debug(&format!(
         "samrs build finished in {:.2}s",
         started.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+/// sam's part of the build (every resource sam would build that is not Rust) with the `sam`
+/// that builds it; without sam, the build stops here. With no sam part, samrs prints SAM's
+/// warnings about skipped resources itself (sam prints them otherwise).
+fn hand_off(
+    project: &Project,
+    settings: &Settings,
+    ui: &Ui,
+) -> Result<Option<(Handoff, PathBuf)>, Failure> {
+    let resource_id = settings.resource_id.as_deref();
+    let Some(handoff) =
+        plan_handoff(project, resource_id, &settings.exclude).map_err(Failure::from_plan)?
+    else {
+        ui.skipped_resources(project);
+        if settings.passthrough.use_container {
+            ui.warn("--use-container has no effect here: samrs builds Rust functions and layers natively with cargo-lambda and zig, and nothing in this build is handed to sam build");
+        }
+        return Ok(None);
+    };
+    for hint in handoff.resources.iter().filter_map(|r| r.hint.as_ref()) {
+        ui.warn(hint);
+    }
+    let sam = sam::find_sam(&handoff, settings).map_err(Failure::Setup)?;
+    Ok(Some((handoff, sam)))
 }
 
 /// The functions and layers to build, checked, with SAM's notices about the choice.

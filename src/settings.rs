@@ -99,6 +99,28 @@ pub struct Settings {
     pub config_env: String,
     /// Variables handed to cargo (`RUST_LOG` under `--debug`).
     pub rust_log_debug: bool,
+    /// Options that matter only to the resources handed to `sam build`.
+    pub passthrough: SamPassThrough,
+}
+
+/// Options samrs passes on to `sam build` for the resources it hands over (Rust functions
+/// always build natively with cargo-lambda and zig). Container options from samconfig reach
+/// sam through the same config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SamPassThrough {
+    pub profile: Option<String>,
+    pub manifest: Option<PathBuf>,
+    /// `--build-in-source`/`--no-build-in-source`; unset when neither was given.
+    pub build_in_source: Option<bool>,
+    pub use_container: bool,
+    pub container_env_vars: Vec<String>,
+    pub container_env_var_file: Option<PathBuf>,
+    pub build_images: Vec<String>,
+    pub mount_with: Option<String>,
+    pub mount_symlinks: Option<bool>,
+    pub use_buildkit: Option<bool>,
+    pub skip_pull_image: bool,
+    pub docker_network: Option<String>,
 }
 
 impl From<&Settings> for ProjectOptions {
@@ -251,15 +273,32 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         "build_in_source",
     )?
     .unwrap_or(false);
-    if flag_pair(args.use_container, args.no_use_container, "use_container")? == Some(true) {
-        bail!(
-            "--use-container is not supported for rust-cargolambda functions: samrs builds natively with cargo-lambda and zig, so no container is needed. Remove -u/--use-container (or use_container from {})",
-            config
-                .file
-                .as_deref()
-                .map_or("samconfig".to_string(), |f| f.display().to_string())
-        );
-    }
+    let passthrough = SamPassThrough {
+        profile: match &args.profile {
+            Some(p) => Some(p.clone()),
+            None => config.string("profile")?,
+        },
+        manifest: dir_option(&args.manifest, "manifest")?.map(|m| paths::absolute(&m, cwd)),
+        build_in_source: flag_pair(
+            args.build_in_source,
+            args.no_build_in_source,
+            "build_in_source",
+        )?,
+        use_container: flag_pair(args.use_container, args.no_use_container, "use_container")?
+            .unwrap_or(false),
+        container_env_vars: args.container_env_var.clone(),
+        container_env_var_file: args
+            .container_env_var_file
+            .as_ref()
+            .map(|f| paths::absolute(f, cwd)),
+        build_images: args.build_image.clone(),
+        mount_with: args.mount_with.clone(),
+        mount_symlinks: (args.mount_symlinks || args.no_mount_symlinks)
+            .then_some(args.mount_symlinks),
+        use_buildkit: (args.use_buildkit || args.no_use_buildkit).then_some(args.use_buildkit),
+        skip_pull_image: args.skip_pull_image,
+        docker_network: args.docker_network.clone(),
+    };
 
     let exclude = if args.exclude.is_empty() {
         config.list("exclude")?.unwrap_or_default()
@@ -338,6 +377,7 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         config_dir,
         config_env,
         rust_log_debug: debug && env.get("RUST_LOG").is_none_or(str::is_empty),
+        passthrough,
     })
 }
 
@@ -820,8 +860,25 @@ mod tests {
         assert!(usage.bare);
         assert!(usage.message.contains("--build-image"));
         a.use_container = true;
-        let err = resolve_settings(&a, &Environment::default(), dir.path()).expect_err("refused");
-        assert!(err.to_string().contains("--use-container is not supported"));
+        let settings =
+            resolve_settings(&a, &Environment::default(), dir.path()).expect("passed on");
+        assert!(settings.passthrough.use_container);
+        assert_eq!(settings.passthrough.build_images, ["img"]);
+    }
+
+    #[test]
+    fn use_container_and_build_in_source_from_samconfig_reach_the_pass_through() {
+        let dir = project(Some((
+            "samconfig.toml",
+            "version = 0.1\n[default.build.parameters]\nuse_container = true\nbuild_in_source = false\nprofile = \"dev\"\n",
+        )));
+        let settings = resolve_settings(&args(), &Environment::default(), dir.path()).expect("ok");
+        assert!(settings.passthrough.use_container);
+        assert_eq!(settings.passthrough.build_in_source, Some(false));
+        assert_eq!(settings.passthrough.profile.as_deref(), Some("dev"));
+        let bare = project(None);
+        let settings = resolve_settings(&args(), &Environment::default(), bare.path()).expect("ok");
+        assert_eq!(settings.passthrough.build_in_source, None);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! previous build or to anything else on disk. Expectations come from the spec, not from samrs.
 //!
 //! Phase (banner or not) for rows the spec's §6 table does not list follows the row of the same
-//! property: Runtime values, Architecture values, CodeUri, BuildProperties/Binary and BuildMethod
-//! are checked in the build step (banner; a missing Runtime is the table's exception); the shape
+//! property: Runtime values, Architecture values, CodeUri and BuildProperties/Binary are checked
+//! in the build step (banner; a missing Runtime is the table's exception); a function whose
+//! BuildMethod is not rust-cargolambda is sam build's, and with no `sam` on PATH that is refused
+//! before any work (no banner); the shape
 //! of the document, a resource, Properties, Metadata, Handler and the Architectures list are
 //! template errors found before it (no banner).
 
@@ -622,14 +624,22 @@ fn cases() -> Vec<Case> {
             build_failed_banner: true,
             words: &["FunctionA", "BinParam"],
         },
+        // A BuildMethod other than rust-cargolambda (or none) makes the function sam build's;
+        // without `sam` on PATH (as here) that is refused before any work, with a hint when
+        // the function looks meant for samrs.
         Case {
             name: "buildmethod_missing",
             setup: |d| edit(d, "      BuildMethod: rust-cargolambda\n", ""),
             args: &[],
             env: NO_ENV,
             code: 1,
-            build_failed_banner: true,
-            words: &["FunctionA", "BuildMethod", "--exclude"],
+            build_failed_banner: false,
+            words: &[
+                "FunctionA: no Metadata.BuildMethod",
+                "add `Metadata: BuildMethod: rust-cargolambda`",
+                "`sam` is not on PATH",
+                "--exclude FunctionA",
+            ],
         },
         Case {
             name: "buildmethod_rust_cargo",
@@ -643,10 +653,11 @@ fn cases() -> Vec<Case> {
             args: &[],
             env: NO_ENV,
             code: 1,
-            build_failed_banner: true,
+            build_failed_banner: false,
             words: &[
-                "FunctionA",
-                "Error: 'rust-cargo' does not have a supported builder",
+                "FunctionA: BuildMethod 'rust-cargo' is not rust-cargolambda",
+                "`BuildMethod: rust-cargolambda`",
+                "`sam` is not on PATH",
             ],
         },
         Case {
@@ -661,8 +672,12 @@ fn cases() -> Vec<Case> {
             args: &[],
             env: NO_ENV,
             code: 1,
-            build_failed_banner: true,
-            words: &["FunctionA", "makefile", "--exclude"],
+            build_failed_banner: false,
+            words: &[
+                "FunctionA (provided.al2 makefile)",
+                "pip install aws-sam-cli",
+                "--exclude FunctionA",
+            ],
         },
         // --- What the build finds on disk (spec §4.3, §6) ---
         Case {
@@ -904,15 +919,6 @@ fn cases() -> Vec<Case> {
             code: 1,
             build_failed_banner: false,
             words: &["Error: Failing build: build-dir '/' is or contains"],
-        },
-        Case {
-            name: "use_container",
-            setup: |_| {},
-            args: &["--use-container"],
-            env: NO_ENV,
-            code: 1,
-            build_failed_banner: false,
-            words: &["Error: --use-container is not supported"],
         },
         Case {
             name: "build_image_without_use_container",

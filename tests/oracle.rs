@@ -49,6 +49,9 @@ struct Case {
     args: &'static [&'static str],
     /// Output templates must match SAM's byte for byte (spec §5.3 "simple subset").
     exact_template_bytes: bool,
+    /// Functions samrs builds itself when the template mixes languages: the rest of SAM's
+    /// console lines must be what samrs shows of its `sam build` part (empty: Rust only).
+    rust_functions: &'static [&'static str],
 }
 
 /// What one tool run left behind.
@@ -73,6 +76,7 @@ fn multi_function() {
         overlay: None,
         args: &[],
         exact_template_bytes: true, // proj-multi shape
+        rust_functions: &[],
     });
 }
 
@@ -86,6 +90,7 @@ fn hello_rust() {
         args: &[],
         // Folded `>` description with a blank line: outside the spec's simple subset.
         exact_template_bytes: false,
+        rust_functions: &[],
     });
 }
 
@@ -97,6 +102,7 @@ fn single_function() {
         overlay: None,
         args: &[],
         exact_template_bytes: true,
+        rust_functions: &[],
     });
 }
 
@@ -108,6 +114,7 @@ fn workspace() {
         overlay: None,
         args: &[],
         exact_template_bytes: true, // plain keys/strings/lists only
+        rust_functions: &[],
     });
 }
 
@@ -121,6 +128,7 @@ fn workspace_features() {
         overlay: None,
         args: &[],
         exact_template_bytes: true,
+        rust_functions: &[],
     });
 }
 
@@ -132,6 +140,7 @@ fn arm64() {
         overlay: None,
         args: &[],
         exact_template_bytes: true, // plain keys/strings/lists only
+        rust_functions: &[],
     });
 }
 
@@ -144,6 +153,7 @@ fn single_resource() {
         overlay: None,
         args: &["FunctionA"],
         exact_template_bytes: true,
+        rust_functions: &[],
     });
 }
 
@@ -156,6 +166,7 @@ fn unknown_id() {
         overlay: None,
         args: &["Nope"],
         exact_template_bytes: true,
+        rust_functions: &[],
     });
 }
 
@@ -168,6 +179,7 @@ fn resource_kinds() {
         overlay: Some("resource-kinds"),
         args: &[],
         exact_template_bytes: true,
+        rust_functions: &[],
     });
 }
 
@@ -180,6 +192,7 @@ fn identical_definitions() {
         overlay: Some("identical-definitions"),
         args: &[],
         exact_template_bytes: true,
+        rust_functions: &[],
     });
 }
 
@@ -192,6 +205,7 @@ fn globals_params() {
         overlay: Some("globals-params"),
         args: &[],
         exact_template_bytes: false, // folded long scalar: parsed equality only
+        rust_functions: &[],
     });
 }
 
@@ -204,6 +218,7 @@ fn nested_stacks() {
         overlay: Some("nested-stacks"),
         args: &[],
         exact_template_bytes: false,
+        rust_functions: &[],
     });
 }
 
@@ -217,6 +232,7 @@ fn json_root() {
         overlay: Some("json-root"),
         args: &[],
         exact_template_bytes: false,
+        rust_functions: &[],
     });
 }
 
@@ -230,6 +246,72 @@ fn yaml_format() {
         overlay: Some("yaml-format"),
         args: &["-t", "fmt.yaml"],
         exact_template_bytes: false,
+        rust_functions: &[],
+    });
+}
+
+/// A template mixing Rust with Python (requirements.txt and a layer), Node.js (package.json), a
+/// Web Function and makefile functions and layers: samrs builds the Rust function and hands the
+/// rest to the real `sam build`; the result must be one `sam build` of the whole template.
+#[test]
+fn mixed_languages() {
+    run_case(&Case {
+        name: "mixed_languages",
+        fixture: "mixed",
+        overlay: None,
+        args: &[],
+        exact_template_bytes: false, // long Description folded: parsed equality only
+        rust_functions: &["RustFunction"],
+    });
+}
+
+/// `build PythonFunction`: sam builds it with the Python layer it uses; samrs builds nothing.
+#[test]
+fn mixed_single_python_function() {
+    run_case(&Case {
+        name: "mixed_single_python_function",
+        fixture: "mixed",
+        overlay: None,
+        args: &["PythonFunction"],
+        exact_template_bytes: false,
+        rust_functions: &["RustFunction"],
+    });
+}
+
+/// `build RustFunction`: samrs builds it, and sam builds the makefile layer it uses (SAM builds
+/// a function's layers with it, whatever their BuildMethod).
+#[test]
+fn mixed_single_rust_function_with_makefile_layer() {
+    run_case(&Case {
+        name: "mixed_single_rust_function_with_makefile_layer",
+        fixture: "mixed",
+        overlay: None,
+        args: &["RustFunction"],
+        exact_template_bytes: false,
+        rust_functions: &["RustFunction"],
+    });
+}
+
+/// `--exclude` across both parts (a Rust function and two Node.js ones) with `--output json`:
+/// sam's part alone builds, and the one result line lists what one `sam build` lists.
+#[test]
+fn mixed_exclude_json() {
+    run_case(&Case {
+        name: "mixed_exclude_json",
+        fixture: "mixed",
+        overlay: None,
+        args: &[
+            "-x",
+            "RustFunction",
+            "-x",
+            "NodeFunction",
+            "-x",
+            "WebApp",
+            "--output",
+            "json",
+        ],
+        exact_template_bytes: false,
+        rust_functions: &["RustFunction"],
     });
 }
 
@@ -382,6 +464,9 @@ fn compare_runs(case: &Case, sam: &RunResult, samrs: &RunResult) -> Vec<String> 
     }
     compare_building_lines(sam, samrs, &mut diffs);
     compare_error_lines(sam, samrs, &mut diffs);
+    if !case.rust_functions.is_empty() {
+        compare_sam_part_lines(case, sam, samrs, &mut diffs);
+    }
 
     let (sam_dir, samrs_dir) = (sam.aws_sam.as_deref(), samrs.aws_sam.as_deref());
     if sam_dir.is_some() != samrs_dir.is_some() {
@@ -422,11 +507,79 @@ fn compare_building_lines(sam: &RunResult, samrs: &RunResult, diffs: &mut Vec<St
     }
 }
 
+/// The `Building codeuri: …` lines, samrs's own and those of its `sam build` part (shown with
+/// the `[sam] ` prefix).
 fn building_lines(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
+        .map(|line| line.strip_prefix(SAM_PREFIX).unwrap_or(line))
         .filter(|line| line.starts_with("Building codeuri: "))
         .collect()
+}
+
+/// How samrs shows the lines of the `sam build` it runs for the non-Rust resources.
+const SAM_PREFIX: &str = "[sam] ";
+
+/// SAM's stderr without what it printed for the Rust functions (from their `Building codeuri:`
+/// line to the next `Building` line) must be, line for line, what samrs shows of its `sam build`
+/// part; sam's own build folder in those lines is read as the final one.
+fn compare_sam_part_lines(
+    case: &Case,
+    sam: &RunResult,
+    samrs: &RunResult,
+    diffs: &mut Vec<String>,
+) {
+    let mut expected = Vec::new();
+    let mut in_rust_block = false;
+    for line in sam.stderr.lines() {
+        if line.starts_with("Building ") {
+            in_rust_block = line.split_once(" functions: ").is_some_and(|(_, names)| {
+                names.split(", ").any(|n| case.rust_functions.contains(&n))
+            });
+        }
+        if !in_rust_block {
+            expected.push(line.to_string());
+        }
+    }
+    let shown: Vec<String> = samrs
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix(SAM_PREFIX))
+        .map(final_build_dir)
+        .collect();
+    if expected != shown {
+        diffs.push(format!(
+            "sam's part of the console differs:\n{}",
+            line_diff(
+                &format!("{}\n", expected.join("\n")),
+                &format!("{}\n", shown.join("\n"))
+            )
+        ));
+    }
+}
+
+/// `…/.aws-sam/.build.samrs-staging-<pid>.sam/build` (the folder samrs gives sam) read as
+/// `…/.aws-sam/build`.
+fn final_build_dir(line: &str) -> String {
+    let mark = "/.build.samrs-staging-";
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find(mark) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + mark.len()..];
+        match after.find(".sam/build") {
+            Some(end) if after[..end].chars().all(|c| c.is_ascii_digit()) => {
+                out.push_str("/build");
+                rest = &after[end + ".sam/build".len()..];
+            }
+            _ => {
+                out.push_str(mark);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The `Error: …` lines on stderr, compared as sets (spec Appendix B item 1: "same set of

@@ -226,6 +226,92 @@ class Case:
         return any(r.rc != 0 for r in self.results.get(scenario, {}).get(tool, []))
 
 
+# ---------------------------------------------------------------- mixed-language template
+
+MIXED_TOOLS = ("samrs", "sam", "cargo", "sampart")
+
+
+class Mixed:
+    """fixtures/mixed (a Rust function beside Python, Node.js, a Web Function and makefile
+    resources): samrs against sam, and the two halves of samrs's work alone (the Rust function's
+    `cargo lambda build`; `sam build --exclude RustFunction`), whose sum samrs's wall time is
+    compared with: the halves run at the same time, so samrs should take about the slower one."""
+
+    def __init__(self, h):
+        self.h = h
+        self.root = h.bench_dir / "mixed"
+        shutil.rmtree(self.root, ignore_errors=True)
+        fixture = Path(h.repo) / "fixtures" / "mixed"
+        ignore = shutil.ignore_patterns("target", ".aws-sam")
+        self.dirs = {}
+        for tool in MIXED_TOOLS:
+            shutil.copytree(fixture, self.root / tool, ignore=ignore)
+            self.dirs[tool] = self.root / tool
+        self.results = {}
+
+    def command(self, tool):
+        if tool == "samrs":
+            return [str(self.h.samrs), "build"]
+        if tool == "sam":
+            return [self.h.sam, "build"]
+        if tool == "sampart":
+            return [self.h.sam, "build", "--exclude", "RustFunction"]
+        return ["cargo", "lambda", "build", "--release", "--target", TARGET]
+
+    def once(self, tool, scenario, target_dir=None, keep=True):
+        env = dict(self.h.env)
+        env["CARGO_TARGET_DIR"] = str(target_dir or self.root / f"target-{tool}")
+        cwd = self.dirs[tool] / "rust_app" if tool == "cargo" else self.dirs[tool]
+        logf = self.h.log_dir / f"mixed-{scenario}-{tool}.log"
+        r = run(self.command(tool), cwd, env, logf)
+        if r.rc != 0:
+            log(f"{tool} failed (exit {r.rc}) on the mixed template, {scenario}; log {logf}:\n{tail(logf)}")
+        if keep:
+            self.results.setdefault(scenario, {}).setdefault(tool, []).append(r)
+        return r
+
+    def run_all(self, runs, cold):
+        if cold:
+            log("mixed template: cold (fresh CARGO_TARGET_DIR and .aws-sam; pip/npm caches as they are)")
+            for tool in MIXED_TOOLS:
+                target_dir = self.root / f"cold-{tool}"
+                shutil.rmtree(target_dir, ignore_errors=True)
+                shutil.rmtree(self.dirs[tool] / ".aws-sam", ignore_errors=True)
+                self.once(tool, "cold", target_dir=target_dir)
+                shutil.rmtree(target_dir, ignore_errors=True)
+        log(f"mixed template: warm x{runs}")
+        for tool in MIXED_TOOLS:
+            self.once(tool, "warmup", keep=False)
+        for _ in range(runs):
+            for tool in MIXED_TOOLS:
+                self.once(tool, "warm")
+
+    def median(self, scenario, tool):
+        rs = [r.wall for r in self.results.get(scenario, {}).get(tool, []) if r.rc == 0]
+        return statistics.median(rs) if rs else None
+
+    def print(self):
+        print("mixed template (fixtures/mixed: RustFunction, built by samrs, plus PythonFunction + PythonLayer,")
+        print("NodeFunction, WebApp, MakeFunction + ConfigLayer, built by sam build); 'cargo' = cargo lambda build")
+        print("of the Rust function alone, 'sam part' = sam build --exclude RustFunction; medians:")
+        cols = ["scenario", "samrs s", "sam s", "cargo s", "sam part s", "cargo+part s", "samrs/sum", "sam/samrs", "runs"]
+        rows = []
+        for sc in ("cold", "warm"):
+            if sc not in self.results:
+                continue
+            v = {t: self.median(sc, t) for t in MIXED_TOOLS}
+            total = None if v["cargo"] is None or v["sampart"] is None else v["cargo"] + v["sampart"]
+            rows.append([sc, fmt_s(v["samrs"]), fmt_s(v["sam"]), fmt_s(v["cargo"]), fmt_s(v["sampart"]),
+                         fmt_s(total), fmt_x(v["samrs"], total), fmt_x(v["sam"], v["samrs"]),
+                         str(len(self.results[sc].get("samrs", [])))])
+        widths = [max(len(cols[i]), *(len(r[i]) for r in rows)) if rows else len(cols[i]) for i in range(len(cols))]
+        line = lambda cells: "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(cells, widths)))
+        print(line(cols))
+        print("  ".join("-" * w for w in widths))
+        for r in rows:
+            print(line(r))
+
+
 # ---------------------------------------------------------------- 1,000-function parse + plan
 
 def parse_plan(h, runs):
@@ -383,6 +469,8 @@ def main():
     ap.add_argument("--no-sam", action="store_true")
     ap.add_argument("--no-cold", action="store_true")
     ap.add_argument("--shapes", default="crate,workspace")
+    ap.add_argument("--no-mixed", action="store_true", help="skip the mixed-language template")
+    ap.add_argument("--only-mixed", action="store_true", help="only the mixed-language template")
     a = ap.parse_args()
 
     started = time.perf_counter()
@@ -395,6 +483,7 @@ def main():
             ap.error(f"unknown shape {s!r}")
 
     h = Harness()
+    h.repo = a.repo
     h.samrs = Path(a.samrs)
     h.sam = "" if a.no_sam else a.sam
     h.bench_dir = Path(a.repo) / "target" / "bench"
@@ -440,20 +529,36 @@ def main():
     log("; ".join(header[3:]))
 
     cases = []
-    for shape in shapes:
+    for shape in ([] if a.only_mixed else shapes):
         for n in sizes:
             case = Case(h, shape, n)
             case.run_all(runs, cold and n <= 8)
             cases.append(case)
-    log("1,000-function template parse + plan")
-    parse = parse_plan(h, runs)
+    mixed = None
+    if h.sam and not a.no_mixed:
+        mixed = Mixed(h)
+        mixed.run_all(runs, not a.no_cold)
+    parse = None
+    if not a.only_mixed:
+        log("1,000-function template parse + plan")
+        parse = parse_plan(h, runs)
 
     print()
     for line in header:
         print(line)
     print()
-    print_table(cases, ["cold", "no-op", "touched", "cached"])
-    print()
+    if cases:
+        print_table(cases, ["cold", "no-op", "touched", "cached"])
+        print()
+    if mixed is not None:
+        mixed.print()
+        print()
+    elif not a.no_mixed:
+        print("mixed template: not measured (needs sam)")
+        print()
+    if parse is None:
+        print(f"total bench time: {time.perf_counter() - started:.0f} s; load average at end {loadavg()}")
+        return
     print(f"1,000-function template, `samrs build` until it fails at the cargo-metadata step "
           f"(CodeUri has no Cargo.toml; = process start + load + parse + plan), median of {parse['runs']}: "
           f"{parse['wall'] * 1000:.1f} ms wall, {parse['rss_mb']:.1f} MB max RSS; "

@@ -19,6 +19,10 @@ use crate::settings::Settings;
 use crate::store::hex;
 use crate::ui::Ui;
 
+/// The sub-folder sam build's part of a mixed build caches into: sam deletes every cache folder
+/// its own build.toml does not name, so it must not share the folder with samrs's entries.
+pub const SAM_CACHE: &str = "sam";
+
 /// Folders never part of a source hash.
 const SKIPPED_DIRS: &[&str] = &[".aws-sam", ".git", ".hg", ".svn", "node_modules"];
 
@@ -313,7 +317,12 @@ pub fn store_misses(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) {
         }
     }
     if !plan.single_resource {
-        let in_use: Vec<&str> = plan.definitions.iter().map(|d| d.uuid.as_str()).collect();
+        let in_use: Vec<&str> = plan
+            .definitions
+            .iter()
+            .map(|d| d.uuid.as_str())
+            .chain([SAM_CACHE])
+            .collect();
         prune(&settings.cache_dir, &in_use);
     }
 }

@@ -113,6 +113,20 @@ pub fn rewrite_template(
     }
 }
 
+/// Applies `rebase` to every local path of one resource that SAM re-bases when it moves a
+/// template: the properties of the table above, `aws:asset:path` and `AWS::Include` locations.
+pub fn rebase_resource_paths(resource: &mut Mapping, rebase: &dyn Fn(&mut Value)) {
+    rebase_resource(resource, rebase);
+    if let Some(Value::Mapping(metadata)) = resource.get_mut("Metadata")
+        && let Some(asset) = metadata.get_mut("aws:asset:path")
+    {
+        rebase(asset);
+    }
+    if let Some(properties) = resource.get_mut("Properties") {
+        rebase_includes(properties, rebase);
+    }
+}
+
 fn apply_built(resource: &mut Mapping, change: &BuiltResource) {
     resource.insert("Metadata".into(), Value::Mapping(change.metadata.clone()));
     let properties = resource

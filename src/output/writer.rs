@@ -12,7 +12,9 @@ use crate::output::template::{BuiltResource, rewrite_template};
 use crate::output::yaml::to_sam_yaml;
 use crate::paths;
 use crate::plan::{Artifact, BuildPlan};
+use crate::sam::merge::{SamBuild, StackDirs, take_sam_resources};
 use crate::settings::Settings;
+use crate::template::load::parse_template;
 
 /// Resolved Metadata with `SamResourceId` as its last key.
 fn metadata_with_id(metadata: &Mapping, id: &str) -> Mapping {
@@ -22,10 +24,13 @@ fn metadata_with_id(metadata: &Mapping, id: &str) -> Mapping {
     metadata
 }
 
+/// Writes every stack's built template into `staging`; the resources sam's part built are
+/// taken from sam's templates.
 pub fn write_templates(
     work: &BuildPlan,
     settings: &Settings,
     staging: &Path,
+    sam: Option<&SamBuild>,
 ) -> anyhow::Result<()> {
     let project = work.project;
     let mut built: Vec<HashMap<String, BuiltResource>> = vec![HashMap::new(); project.stacks.len()];
@@ -97,7 +102,30 @@ pub fn write_templates(
     }
     for (index, stack) in project.stacks.iter().enumerate() {
         let output_dir = stack_dir(&settings.build_dir, &stack.path);
-        let rewritten = rewrite_template(&stack.raw, &stack.dir, &output_dir, &built[index]);
+        let mut rewritten = rewrite_template(&stack.raw, &stack.dir, &output_dir, &built[index]);
+        if let Some(sam) = sam
+            && let Some(ids) = sam.built.get(index).filter(|ids| !ids.is_empty())
+        {
+            let sam_output = stack_dir(&sam.root, &stack.path);
+            let file = sam_output.join("template.yaml");
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!("Unable to read sam build's template {}", file.display())
+            })?;
+            let document = parse_template(&text).with_context(|| {
+                format!("Unable to read sam build's template {}", file.display())
+            })?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            take_sam_resources(
+                &mut rewritten,
+                document.as_mapping().unwrap_or(&Mapping::new()),
+                &ids,
+                StackDirs {
+                    sam_root: &sam.root,
+                    sam_output: &sam_output,
+                    output: &output_dir,
+                },
+            );
+        }
         let text = to_sam_yaml(&Value::Mapping(rewritten));
         let target_dir = stack_dir(staging, &stack.path);
         std::fs::create_dir_all(&target_dir)

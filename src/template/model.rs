@@ -47,6 +47,8 @@ pub struct RemoteStack {
 pub enum FunctionKind {
     Serverless,
     Lambda,
+    /// `AWS::Serverless::WebFunction` (SAM 1.170): always handed to `sam build`.
+    Web,
 }
 
 impl FunctionKind {
@@ -54,13 +56,14 @@ impl FunctionKind {
         match self {
             FunctionKind::Serverless => "AWS::Serverless::Function",
             FunctionKind::Lambda => "AWS::Lambda::Function",
+            FunctionKind::Web => "AWS::Serverless::WebFunction",
         }
     }
 
     /// `CodeUri` or `Code`.
     pub fn code_property(self) -> &'static str {
         match self {
-            FunctionKind::Serverless => "CodeUri",
+            FunctionKind::Serverless | FunctionKind::Web => "CodeUri",
             FunctionKind::Lambda => "Code",
         }
     }
@@ -114,6 +117,8 @@ pub struct Function {
     /// The resolved Metadata, as written back into the built template.
     pub metadata: Mapping,
     pub function_name: Option<String>,
+    /// Logical ids of the layers of the same stack that `Layers` refers to with `Ref`.
+    pub layers: Vec<String>,
     /// CodeUri/Code as text when it is a number, boolean or list: not a path (reported when
     /// the function is built).
     pub code_not_a_path: Option<String>,

@@ -162,6 +162,9 @@ fn load_stack(
             "AWS::Lambda::Function" => {
                 functions.push(reader.function(logical_id, resource, FunctionKind::Lambda, None)?)
             }
+            "AWS::Serverless::WebFunction" => {
+                functions.push(reader.function(logical_id, resource, FunctionKind::Web, None)?)
+            }
             "AWS::Serverless::LayerVersion" => {
                 layers.push(reader.layer(logical_id, resource, LayerKind::Serverless)?)
             }
@@ -345,6 +348,7 @@ impl ResourceReader<'_> {
             code_uri,
             package_type,
             function_name: get("FunctionName").and_then(|v| v.as_str().map(str::to_string)),
+            layers: layer_refs(properties.get("Layers")),
             code_not_a_path,
             metadata,
             skip,
@@ -412,6 +416,18 @@ impl ResourceReader<'_> {
         }
         Ok(ChildStack::Local { file, parameters })
     }
+}
+
+/// The logical ids a `Layers` list names with `Ref` (ARNs and other values name no local layer).
+fn layer_refs(layers: Option<&Value>) -> Vec<String> {
+    let Some(Value::Sequence(items)) = layers else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| item.get("Ref").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
 }
 
 fn is_s3_location(code: Option<&Value>) -> bool {

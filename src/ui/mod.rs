@@ -34,6 +34,7 @@ const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const RED: &str = "\x1b[31m";
 const RESET: &str = "\x1b[0m";
+const DIM: &str = "\x1b[2m";
 
 impl Default for Ui {
     fn default() -> Self {
@@ -60,6 +61,16 @@ impl Ui {
     /// A log line on stderr (above any live progress bars).
     pub fn log(&self, line: &str) {
         self.bars.suspend(|| eprintln!("{line}"));
+    }
+
+    /// A line of another tool's output (sam's part of a build) on stderr, after `prefix`
+    /// (dimmed on a terminal).
+    pub fn tool_line(&self, prefix: &str, line: &str) {
+        if self.stderr_color {
+            self.log(&format!("{DIM}{prefix}{RESET}{line}"));
+        } else {
+            self.log(&format!("{prefix}{line}"));
+        }
     }
 
     /// A warning on stderr (yellow on a terminal).

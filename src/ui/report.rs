@@ -3,9 +3,13 @@
 
 use crate::cargo::BuildReport;
 use crate::error::Failure;
-use crate::output::layout::artifact_dirs;
+use std::path::{Path, PathBuf};
+
+use crate::output::layout::{artifact_dirs, resource_dir};
 use crate::paths;
 use crate::plan::{Artifact, BuildPlan};
+use crate::sam::merge::resource_order;
+use crate::sam::run::SamReport;
 use crate::settings::Settings;
 use crate::template::{Project, SkipReason};
 use crate::ui::{OutputFormat, Ui};
@@ -74,7 +78,13 @@ impl Ui {
 
     /// The closing table on stderr: each function and layer, its target, artifact size, build
     /// time, or that it came from the cache.
-    pub fn summary(&self, plan: &BuildPlan, report: &BuildReport, settings: &Settings) {
+    pub fn summary(
+        &self,
+        plan: &BuildPlan,
+        report: &BuildReport,
+        sam: Option<&SamReport>,
+        settings: &Settings,
+    ) {
         let mut rows = Vec::new();
         for artifact in plan.artifacts() {
             let target = plan.target(artifact);
@@ -96,13 +106,43 @@ impl Ui {
                 ]);
             }
         }
+        if let Some(sam) = sam {
+            let how = format!("sam build, {:.1}s", sam.elapsed.as_secs_f64());
+            for resource in &sam.resources {
+                let id = json_text(resource, "resource_id");
+                let target = if json_text(resource, "type") == "layer" {
+                    let runtimes: Vec<&str> = resource
+                        .get("compatible_runtimes")
+                        .and_then(serde_json::Value::as_array)
+                        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
+                        .unwrap_or_default();
+                    format!("layer {}", runtimes.join(" "))
+                } else if json_text(resource, "package_type") == "Image" {
+                    format!("image {}", json_text(resource, "architecture"))
+                } else {
+                    format!(
+                        "{} {}",
+                        json_text(resource, "runtime"),
+                        json_text(resource, "architecture")
+                    )
+                };
+                let dir = resource_dir_of(plan.project, &settings.build_dir, id);
+                rows.push([
+                    id.to_string(),
+                    target.trim().to_string(),
+                    format!("{:.1} MiB", folder_size(&dir) as f64 / (1024.0 * 1024.0)),
+                    how.clone(),
+                ]);
+            }
+        }
         if !rows.is_empty() {
             self.log(&table(["Resource", "Target", "Size", "Build"], &rows));
         }
     }
 
-    /// SAM's success report: the banner, or the JSON result with every built function.
-    pub fn success(&self, plan: &BuildPlan, settings: &Settings) {
+    /// SAM's success report: the banner, or the JSON result with every built resource (as one
+    /// `sam build` lists them: functions, then layers, each in template order).
+    pub fn success(&self, plan: &BuildPlan, sam: Option<&SamReport>, settings: &Settings) {
         let template = settings.build_dir.join("template.yaml");
         match settings.output {
             OutputFormat::Text => {
@@ -114,7 +154,7 @@ impl Ui {
                 );
             }
             OutputFormat::Json => {
-                let resources: Vec<serde_json::Value> = plan
+                let mut resources: Vec<serde_json::Value> = plan
                     .definitions
                     .iter()
                     .flat_map(|d| {
@@ -128,7 +168,20 @@ impl Ui {
                             })
                         })
                     })
+                    .chain(plan.layers.iter().map(|l| {
+                        serde_json::json!({
+                            "resource_id": l.layer.get(plan.project).full_path,
+                            "type": "layer",
+                            "compatible_runtimes": l.compatible_runtimes,
+                        })
+                    }))
+                    .chain(sam.into_iter().flat_map(|s| s.resources.iter().cloned()))
                     .collect();
+                let order = resource_order(plan.project);
+                resources.sort_by_key(|r| {
+                    let layer = json_text(r, "type") == "layer";
+                    (layer, order.position(json_text(r, "resource_id"), layer))
+                });
                 self.json(&serde_json::json!({
                     "type": "result",
                     "status": "success",
@@ -167,8 +220,34 @@ impl Ui {
     }
 }
 
+/// A string field of a JSON object, or "".
+fn json_text<'a>(value: &'a serde_json::Value, key: &str) -> &'a str {
+    value
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The artifact folder of the function or layer with this full path.
+fn resource_dir_of(project: &Project, root: &Path, full_path: &str) -> PathBuf {
+    project
+        .stacks
+        .iter()
+        .enumerate()
+        .find_map(|(index, stack)| {
+            stack
+                .functions
+                .iter()
+                .map(|f| (&f.full_path, &f.logical_id))
+                .chain(stack.layers.iter().map(|l| (&l.full_path, &l.logical_id)))
+                .find(|(path, _)| path.as_str() == full_path)
+                .map(|(_, id)| resource_dir(root, project, index, id))
+        })
+        .unwrap_or_else(|| root.join(full_path))
+}
+
 /// The total size of the files under `dir`.
-fn folder_size(dir: &std::path::Path) -> u64 {
+fn folder_size(dir: &Path) -> u64 {
     walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
