@@ -173,12 +173,18 @@ fn a_failing_sam_part_is_named_with_sams_message_and_the_previous_build_stays() 
         "ConfigLayer",
         "-x",
         "PythonLayer",
+        "--output",
+        "json",
     ]));
     assert_eq!(failed.code, 1, "{}", failed.stderr);
-    assert!(
-        failed.stdout.contains("\nBuild Failed\n"),
-        "{}",
-        failed.stdout
+    // The JSON result carries sam's error type and the resource it blamed, as sam's would.
+    let result: serde_json::Value =
+        serde_json::from_str(failed.stdout.trim()).expect("one JSON line");
+    assert_eq!(result["status"], "failure");
+    assert_eq!(result["error"]["type"], "WorkflowFailedError");
+    assert_eq!(
+        result["error"]["resources"],
+        serde_json::json!(["PythonFunction"])
     );
     let error = failed
         .stderr

@@ -284,7 +284,9 @@ mod tests {
         let stale = tmp.path().join(format!(".build{STAGING_MARK}999999999"));
         fs::create_dir(&stale).expect("mkdir");
         // sam build's folder of an interrupted mixed build.
-        let stale_sam = tmp.path().join(format!(".build{STAGING_MARK}999999999.sam"));
+        let stale_sam = tmp
+            .path()
+            .join(format!(".build{STAGING_MARK}999999999.sam"));
         fs::create_dir(&stale_sam).expect("mkdir");
         let _staging = Staging::create(&build).expect("staging");
         assert!(!stale.exists());

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cargo::process::{Stream, describe_status, interrupted, run_streaming};
 use crate::output::cache::SAM_CACHE;
@@ -214,24 +214,48 @@ fn run_command(sam: &Path, args: &[OsString], cwd: &Path, ui: &Ui) -> Result<Sam
         });
     }
     let error = result.get("error");
-    let message = error
-        .and_then(|e| e.get("message"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("no message");
-    let blamed: Vec<&str> = error
-        .and_then(|e| e.get("resources"))
-        .and_then(serde_json::Value::as_array)
-        .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
-        .unwrap_or_default();
-    Err(anyhow!(
-        "sam build failed{}: {message}",
-        if blamed.is_empty() {
-            String::new()
-        } else {
-            format!(" for {}", blamed.join(", "))
-        }
-    ))
+    let text = |key: &str| {
+        error
+            .and_then(|e| e.get(key))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    Err(anyhow::Error::new(SamFailed {
+        kind: text("type").unwrap_or_else(|| "BuildError".into()),
+        message: text("message").unwrap_or_else(|| "no message".into()),
+        resources: error
+            .and_then(|e| e.get("resources"))
+            .and_then(serde_json::Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }))
 }
+
+/// sam build's own failure, from its JSON result: its error type, message and the resources
+/// it blames (for samrs's `--output json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamFailed {
+    pub kind: String,
+    pub message: String,
+    pub resources: Vec<String>,
+}
+
+impl std::fmt::Display for SamFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sam build failed")?;
+        if !self.resources.is_empty() {
+            write!(f, " for {}", self.resources.join(", "))?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for SamFailed {}
 
 /// Moves everything sam built (not its templates) from its build folder into `staging`, at the
 /// same place. `stacks` are the nested stack folders (`Child`, `Child/Grandchild`): their

@@ -9,7 +9,7 @@ use crate::output::layout::{artifact_dirs, resource_dir};
 use crate::paths;
 use crate::plan::{Artifact, BuildPlan};
 use crate::sam::merge::resource_order;
-use crate::sam::run::SamReport;
+use crate::sam::run::{SamFailed, SamReport};
 use crate::settings::Settings;
 use crate::template::{Project, SkipReason};
 use crate::ui::{OutputFormat, Ui};
@@ -206,14 +206,24 @@ impl Ui {
             _ => {}
         }
         if self.format == OutputFormat::Json && !matches!(failure, Failure::Usage(_)) {
-            let kind = match failure {
-                Failure::Build(_) => "BuildError",
+            // sam's part failing: its error type and the resources it blamed, as sam reports.
+            let sam = match failure {
+                Failure::Build(e) => e.downcast_ref::<SamFailed>(),
+                _ => None,
+            };
+            let kind = match (failure, sam) {
+                (_, Some(sam)) => sam.kind.as_str(),
+                (Failure::Build(_), None) => "BuildError",
                 _ => "UserException",
+            };
+            let resources = match sam {
+                Some(sam) if !sam.resources.is_empty() => serde_json::json!(sam.resources),
+                _ => serde_json::Value::Null,
             };
             self.json(&serde_json::json!({
                 "type": "result",
                 "status": "failure",
-                "error": {"type": kind, "message": message, "resources": null},
+                "error": {"type": kind, "message": message, "resources": resources},
             }));
         }
         self.error(&message);
