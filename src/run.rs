@@ -13,7 +13,7 @@ use crate::cli::{self, BuildArgs, Command, Parsed};
 use crate::error::{Failure, UsageError};
 use crate::output::layout::place_binary;
 use crate::output::staging::{Staging, claim_build_dir};
-use crate::output::writer::{build_record, write_atomically, write_templates};
+use crate::output::writer::{build_record, write_templates};
 use crate::output::{build_toml, cache};
 use crate::plan::{
     BuildPlan, CheckedFunction, LayerDefinition, Selection, check_functions, select_functions,
@@ -23,15 +23,17 @@ use crate::sam;
 use crate::sam::merge::{merge_build_toml, resource_order};
 use crate::sam::plan::{Handoff, plan_handoff};
 use crate::settings::{Environment, Settings, resolve_settings, save_params};
+use crate::store::write_atomically;
 use crate::template::{Project, ProjectOptions, load_project};
 use crate::ui::Ui;
 
 /// Runs samrs with these arguments (the program name first); prints the outcome.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), Failure> {
-    let mut ui = Ui::new();
+    let env = Environment::from_process();
+    let mut ui = Ui::new(env.no_color());
     let result = match cli::parse(args) {
         Parsed::Run(command) => match *command {
-            Command::Build(args) => build_command(&args, &mut ui),
+            Command::Build(args) => build_command(&args, &env, &mut ui),
         },
         Parsed::Shown => return Ok(()),
         Parsed::MissingCommand => {
@@ -49,13 +51,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), Failure> {
 }
 
 /// `samrs build`: resolves the settings once, then builds.
-fn build_command(args: &BuildArgs, ui: &mut Ui) -> Result<(), Failure> {
+fn build_command(args: &BuildArgs, env: &Environment, ui: &mut Ui) -> Result<(), Failure> {
     cargo::install_interrupt_handler();
     let cwd = std::env::current_dir()
         .context("Unable to read the current folder")
         .map_err(Failure::Setup)?;
-    let env = Environment::from_process();
-    let settings = resolve_settings(args, &env, &cwd).map_err(Failure::setup)?;
+    let settings = resolve_settings(args, env, &cwd).map_err(Failure::setup)?;
     ui.format = settings.output;
     ui.debug = settings.debug;
     if settings.save_params {
@@ -147,7 +148,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
             let sam_text = std::fs::read_to_string(&job.work.build_toml).unwrap_or_default();
             text = merge_build_toml(&text, &sam_text, &previous_text, &resource_order(&project));
         }
-        write_atomically(&build_toml_path, &text).map_err(Failure::Build)?;
+        write_atomically(&build_toml_path, text).map_err(Failure::Build)?;
     }
 
     ui.summary(&plan, &report, sam_report.as_ref(), settings);

@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::plan::PackageInfo;
+use crate::settings::Environment;
+use crate::store;
 
 /// Reads the package of every folder in `dirs`. One `cargo metadata --no-deps` call answers for
 /// every member of a workspace, so later folders of the same workspace cost nothing.
 pub fn read_packages<'a>(
     dirs: impl IntoIterator<Item = (&'a Path, &'a str)>,
+    env: &Environment,
 ) -> Result<BTreeMap<PathBuf, PackageInfo>> {
     let mut by_manifest_dir: BTreeMap<PathBuf, PackageInfo> = BTreeMap::new();
     let mut result = BTreeMap::new();
@@ -40,11 +43,11 @@ pub fn read_packages<'a>(
             .canonicalize()
             .with_context(|| format!("Unable to read folder {}", dir.display()))?;
         if !by_manifest_dir.contains_key(&canonical) {
-            let packages = match remembered(&canonical) {
+            let packages = match remembered(&canonical, env) {
                 Some(packages) => packages,
                 None => {
                     let packages = run_cargo_metadata(dir, function)?;
-                    remember(&canonical, &packages);
+                    remember(&canonical, &packages, env);
                     packages
                 }
             };
@@ -115,35 +118,21 @@ struct Remembered {
     packages: Vec<(PathBuf, String, Vec<String>, PathBuf, PathBuf)>,
 }
 
-fn memory_file(dir: &Path) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    std::hash::Hash::hash(&dir, &mut hasher);
-    let key = std::hash::Hasher::finish(&hasher);
+fn memory_file(dir: &Path, env: &Environment) -> Option<PathBuf> {
+    let key = store::fingerprint(&dir.to_string_lossy());
     Some(
-        base.join("samrs")
+        env.samrs_cache_home()?
             .join("metadata")
-            .join(format!("{key:016x}.json")),
+            .join(format!("{key}.json")),
     )
 }
 
-fn stamp(dir: &Path, packages: &[(PathBuf, PackageInfo)]) -> String {
+fn stamp(dir: &Path, packages: &[(PathBuf, PackageInfo)], env: &Environment) -> String {
     let mut text = String::new();
     for name in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_HOME"] {
-        text.push_str(&format!("{name}={:?}\n", std::env::var_os(name)));
+        text.push_str(&format!("{name}={:?}\n", env.get(name)));
     }
-    let mut identity = |path: &Path| {
-        if let Ok(m) = std::fs::metadata(path) {
-            text.push_str(&format!(
-                "{}:{}:{:?}\n",
-                path.display(),
-                m.len(),
-                m.modified().ok()
-            ));
-        }
-    };
+    let mut identity = |path: &Path| text.extend(store::file_stamp(path));
     for folder in dir.ancestors() {
         for name in [
             "Cargo.toml",
@@ -162,8 +151,8 @@ fn stamp(dir: &Path, packages: &[(PathBuf, PackageInfo)]) -> String {
     text
 }
 
-fn remembered(dir: &Path) -> Option<Vec<(PathBuf, PackageInfo)>> {
-    let text = std::fs::read_to_string(memory_file(dir)?).ok()?;
+fn remembered(dir: &Path, env: &Environment) -> Option<Vec<(PathBuf, PackageInfo)>> {
+    let text = std::fs::read_to_string(memory_file(dir, env)?).ok()?;
     let remembered: Remembered = serde_json::from_str(&text).ok()?;
     let packages: Vec<(PathBuf, PackageInfo)> = remembered
         .packages
@@ -180,15 +169,15 @@ fn remembered(dir: &Path) -> Option<Vec<(PathBuf, PackageInfo)>> {
             )
         })
         .collect();
-    (stamp(dir, &packages) == remembered.stamp).then_some(packages)
+    (stamp(dir, &packages, env) == remembered.stamp).then_some(packages)
 }
 
-fn remember(dir: &Path, packages: &[(PathBuf, PackageInfo)]) {
-    let Some(file) = memory_file(dir) else {
+fn remember(dir: &Path, packages: &[(PathBuf, PackageInfo)], env: &Environment) {
+    let Some(file) = memory_file(dir, env) else {
         return;
     };
     let remembered = Remembered {
-        stamp: stamp(dir, packages),
+        stamp: stamp(dir, packages, env),
         packages: packages
             .iter()
             .map(|(d, p)| {
@@ -202,12 +191,8 @@ fn remember(dir: &Path, packages: &[(PathBuf, PackageInfo)]) {
             })
             .collect(),
     };
-    if let (Some(parent), Ok(text)) = (file.parent(), serde_json::to_string(&remembered)) {
-        let _ = std::fs::create_dir_all(parent);
-        let temp = file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&temp, text).is_ok() {
-            let _ = std::fs::rename(&temp, &file);
-        }
+    if let Ok(text) = serde_json::to_string(&remembered) {
+        let _ = store::write_atomically(&file, text);
     }
 }
 

@@ -18,7 +18,7 @@ pub use metadata::read_packages;
 pub use process::{install_interrupt_handler, interrupted};
 pub use runner::interrupted_error;
 
-use crate::plan::{Artifact, BuildPlan, CargoBuild, Profile, plan_cargo_builds};
+use crate::plan::{Artifact, BuildPlan, CargoBuild, plan_cargo_builds};
 use crate::settings::Settings;
 use crate::ui::Ui;
 
@@ -63,27 +63,27 @@ pub fn build(
     if !plan.needs_cargo() {
         return Ok(BuildReport::default());
     }
-    let runs = plan_runs(plan, settings.profile)?;
-    let tools = tools::find_tools()?;
+    let runs = plan_runs(plan, settings)?;
+    let tools = tools::find_tools(settings)?;
     let runs = runner::share_workspace_runs(&tools, runs, ui);
     let built = runner::run_all(&tools, &runs, plan, settings, ui, place)?;
     Ok(BuildReport { runs, built })
 }
 
 /// The cargo runs for every artifact cargo has to build, from the packages in their folders.
-pub fn plan_runs(plan: &BuildPlan, profile: Profile) -> Result<Vec<CargoBuild>> {
+pub fn plan_runs(plan: &BuildPlan, settings: &Settings) -> Result<Vec<CargoBuild>> {
     let dirs: Vec<(&Path, &str)> = plan
         .artifacts()
         .filter(|a| plan.needs_build(*a))
         .map(|a| (plan.code_dir(a), plan.names(a)[0]))
         .collect();
-    let packages = read_packages(dirs)?;
+    let packages = read_packages(dirs, &settings.env)?;
     plan_cargo_builds(
         plan.project,
         &plan.definitions,
         &plan.layers,
         &packages,
-        profile,
+        settings.profile,
     )
     .map_err(|e| anyhow!(e.message))
 }

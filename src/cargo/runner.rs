@@ -186,7 +186,7 @@ fn run_cargo_build(
             build.dir.display(),
             details.join("\n").trim()
         );
-        if message.to_lowercase().contains("zig") && !zig_available() {
+        if message.to_lowercase().contains("zig") && !zig_available(settings) {
             message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
         }
         return Err(anyhow!(message));

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
+use crate::settings::Settings;
+
 /// The cargo and cargo-lambda executables a build runs.
 #[derive(Debug, Clone)]
 pub struct Tools {
@@ -12,13 +14,13 @@ pub struct Tools {
 }
 
 /// Finds cargo and cargo-lambda on PATH.
-pub fn find_tools() -> Result<Tools> {
-    let Ok(cargo) = which::which("cargo") else {
+pub fn find_tools(settings: &Settings) -> Result<Tools> {
+    let Some(cargo) = settings.find_program("cargo") else {
         bail!(
             "cargo was not found on PATH. Install Rust (https://rustup.rs) and make sure ~/.cargo/bin is on PATH"
         );
     };
-    let Ok(cargo_lambda) = which::which("cargo-lambda") else {
+    let Some(cargo_lambda) = settings.find_program("cargo-lambda") else {
         bail!(
             "Cannot find Cargo Lambda (cargo-lambda is not on PATH). Install it with `pip install cargo-lambda` \
 (this also installs zig), then make sure the folder pip put `cargo-lambda` in is on PATH \
@@ -32,8 +34,8 @@ pub fn find_tools() -> Result<Tools> {
 }
 
 /// True when cargo-lambda can find zig: `zig` on PATH, or the `ziglang` Python package.
-pub fn zig_available() -> bool {
-    if which::which("zig").is_ok() {
+pub fn zig_available(settings: &Settings) -> bool {
+    if settings.find_program("zig").is_some() {
         return true;
     }
     ["python3", "python"].iter().any(|python| {

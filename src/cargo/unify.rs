@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 
 use crate::plan::Target;
-use crate::store::hex;
+use crate::store::{Fingerprint, write_atomically};
 use crate::template::Architecture;
 
 /// True when building `packages` together gives each the same dependency features as building
@@ -49,8 +48,7 @@ pub fn features_unify(
             break;
         }
     }
-    let _ = std::fs::create_dir_all(&cache);
-    let _ = std::fs::write(&cached, if same { "same\n" } else { "different\n" });
+    let _ = write_atomically(&cached, if same { "same\n" } else { "different\n" });
     Ok(same)
 }
 
@@ -132,7 +130,7 @@ fn features(
 }
 
 fn verdict_key(workspace_root: &Path, packages: &[String], triple: &str) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = Fingerprint::new();
     hasher.update(format!("samrs-unify-v2|{triple}|{}\n", packages.join(",")).as_bytes());
     let manifests = walkdir::WalkDir::new(workspace_root)
         .sort_by_file_name()
@@ -149,7 +147,7 @@ fn verdict_key(workspace_root: &Path, packages: &[String], triple: &str) -> Stri
             hasher.update(&bytes);
         }
     }
-    hex(&hasher.finalize())
+    hasher.finish()
 }
 
 #[cfg(test)]

@@ -9,14 +9,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
 use crate::output::layout::{copy_keeping_time, function_dir};
 use crate::output::staging::STAGING_MARK;
 use crate::paths;
 use crate::plan::{Artifact, BuildDefinition, BuildPlan, CacheVerdict, Profile};
 use crate::settings::Settings;
-use crate::store::hex;
+use crate::store::{Fingerprint, file_stamp, replace_dir};
 use crate::ui::Ui;
 
 /// The sub-folder sam build's part of a mixed build caches into: sam deletes every cache folder
@@ -34,14 +33,22 @@ pub struct KeyMaker {
 }
 
 impl KeyMaker {
-    /// `environment` holds the build environment's relevant variables (RUSTFLAGS, CARGO_*,
-    /// RUSTUP_*); `excluded` folders (build and cache folders, target folders) are not hashed.
-    pub fn new(environment: &[(String, String)], excluded: Vec<PathBuf>) -> KeyMaker {
+    /// Keys for this run's settings: its build environment (RUSTFLAGS, CARGO_*, RUSTUP_*), the
+    /// installed toolchains; the build, cache and target folders are never hashed.
+    pub fn new(settings: &Settings) -> KeyMaker {
         let mut text = String::new();
-        for (k, v) in environment {
+        for (k, v) in settings.env.build_vars() {
             text.push_str(&format!("{k}={v}\n"));
         }
-        text.push_str(&toolchain_identity());
+        text.push_str(&toolchain_identity(settings));
+        let mut excluded = vec![settings.build_dir.clone(), settings.cache_dir.clone()];
+        if let Some(target) = settings
+            .env
+            .get("CARGO_TARGET_DIR")
+            .filter(|t| !t.is_empty())
+        {
+            excluded.push(paths::absolute(Path::new(target), &settings.cwd));
+        }
         KeyMaker {
             environment: text,
             folder_hashes: BTreeMap::new(),
@@ -51,7 +58,7 @@ impl KeyMaker {
 
     /// The key of one build definition.
     pub fn key(&mut self, definition: &BuildDefinition, profile: Profile) -> Result<String> {
-        let mut hasher = Sha256::new();
+        let mut hasher = Fingerprint::new();
         hasher.update(b"samrs-cache-v1\n");
         hasher.update(self.environment.as_bytes());
         hasher.update(
@@ -76,7 +83,7 @@ impl KeyMaker {
             };
             hasher.update(format!("{}={hash}\n", folder.display()).as_bytes());
         }
-        Ok(hex(&hasher.finalize()))
+        Ok(hasher.finish())
     }
 }
 
@@ -182,7 +189,7 @@ fn hash_folder(folder: &Path, excluded: &[PathBuf]) -> Result<String> {
         .map(|e| e.into_path())
         .collect();
     files.sort();
-    let mut hasher = Sha256::new();
+    let mut hasher = Fingerprint::new();
     let mut buffer = Vec::new();
     for file in files {
         let relative = file.strip_prefix(folder).unwrap_or(&file);
@@ -195,21 +202,16 @@ fn hash_folder(folder: &Path, excluded: &[PathBuf]) -> Result<String> {
         hasher.update((buffer.len() as u64).to_le_bytes());
         hasher.update(&buffer);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hasher.finish())
 }
 
 /// Identity of the installed toolchains and cargo-lambda, without running them: the rustup
 /// settings and the size and time of each toolchain's rustc, and cargo-lambda's executable.
-fn toolchain_identity() -> String {
+fn toolchain_identity(settings: &Settings) -> String {
     let mut text = String::new();
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let rustup = std::env::var_os("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".rustup"));
-    if let Ok(settings) = fs::read_to_string(rustup.join("settings.toml")) {
-        text.push_str(&settings);
+    let rustup = settings.env.rustup_home();
+    if let Ok(rustup_settings) = fs::read_to_string(rustup.join("settings.toml")) {
+        text.push_str(&rustup_settings);
     }
     if let Ok(entries) = fs::read_dir(rustup.join("toolchains")) {
         let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -219,7 +221,7 @@ fn toolchain_identity() -> String {
         }
     }
     for tool in ["cargo-lambda", "cargo", "rustc"] {
-        if let Ok(path) = which::which(tool) {
+        if let Some(path) = settings.find_program(tool) {
             text.push_str(&file_identity(&path));
         }
     }
@@ -227,28 +229,7 @@ fn toolchain_identity() -> String {
 }
 
 fn file_identity(path: &Path) -> String {
-    match fs::metadata(path) {
-        Ok(m) => format!("{}:{}:{:?}\n", path.display(), m.len(), m.modified().ok()),
-        Err(_) => format!("{}:missing\n", path.display()),
-    }
-}
-
-/// The environment variables that change what cargo builds.
-pub fn build_environment() -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| {
-            (k.starts_with("CARGO_") && k != "CARGO_TARGET_DIR" && !k.starts_with("CARGO_TERM"))
-                || k.starts_with("RUSTUP_TOOLCHAIN")
-                || k == "RUSTFLAGS"
-                || k == "RUSTC"
-                || k == "RUSTC_WRAPPER"
-                || k == "CC"
-                || k == "CFLAGS"
-                || k == "SAM_BUILD_MODE"
-        })
-        .collect();
-    vars.sort();
-    vars
+    file_stamp(path).unwrap_or_else(|| format!("{}:missing\n", path.display()))
 }
 
 /// Decides each definition's verdict under `--cached`: a hit when its key is the one build.toml
@@ -262,11 +243,7 @@ pub fn judge(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) -> Result<()> {
     })?;
     // SAM also creates an empty dependencies folder beside the build (unused for Rust).
     let _ = fs::create_dir_all(settings.cwd.join(".aws-sam/deps"));
-    let mut excluded = vec![settings.build_dir.clone(), settings.cache_dir.clone()];
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        excluded.push(paths::absolute(Path::new(&target), &settings.cwd));
-    }
-    let mut keys = KeyMaker::new(&build_environment(), excluded);
+    let mut keys = KeyMaker::new(settings);
     let names: Vec<String> = (0..plan.definitions.len())
         .map(|i| plan.names(Artifact::Function(i)).join(", "))
         .collect();
@@ -344,11 +321,7 @@ pub fn restore(cache_dir: &Path, uuid: &str, destination: &Path) -> Result<bool>
 /// Replaces the cached artifacts of `uuid` with a copy of `artifacts`.
 pub fn store(cache_dir: &Path, uuid: &str, artifacts: &Path) -> Result<()> {
     let target = cache_dir.join(uuid);
-    let temporary = cache_dir.join(format!(".{uuid}.samrs-tmp-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&temporary);
-    copy_folder(artifacts, &temporary)?;
-    let _ = fs::remove_dir_all(&target);
-    fs::rename(&temporary, &target)
+    replace_dir(&target, |temporary| copy_folder(artifacts, temporary))
         .with_context(|| format!("Unable to write the build cache {}", target.display()))
 }
 

@@ -205,6 +205,7 @@ pub fn claim_build_dir(settings: &Settings, ui: &Ui) -> Result<BuildLock> {
     if let Some(warning) = check_build_dir(
         &settings.build_dir,
         &settings.build_dir_given,
+        settings.env.home().as_deref(),
         &protected,
         &[&aws_sam, &deps, &settings.cache_dir],
     )? {
@@ -224,14 +225,12 @@ pub fn claim_build_dir(settings: &Settings, ui: &Ui) -> Result<BuildLock> {
 pub fn check_build_dir(
     build_dir: &Path,
     shown: &str,
+    home: Option<&Path>,
     protected: &[&Path],
     sam_folders: &[&Path],
 ) -> Result<Option<String>> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let is_root_or_home = build_dir.parent().is_none()
-        || home
-            .as_deref()
-            .is_some_and(|h| paths::is_within(h, build_dir));
+    let is_root_or_home =
+        build_dir.parent().is_none() || home.is_some_and(|h| paths::is_within(h, build_dir));
     if is_root_or_home || protected.iter().any(|p| paths::is_within(p, build_dir)) {
         bail!(
             "Failing build: build-dir '{shown}' is or contains the current working directory, the template's directory, the base directory or your home folder, and the build-dir contents is first removed, which would delete them. This is not supported, please remove the '--build-dir' option from the command to allow the build artifacts to be placed in the directory your template is in, or choose a directory outside the project."
@@ -295,14 +294,15 @@ mod tests {
 
     #[test]
     fn build_dir_containing_the_project_is_refused() {
-        let err =
-            check_build_dir(Path::new("/p"), ".", &[Path::new("/p")], &[]).expect_err("refused");
+        let err = check_build_dir(Path::new("/p"), ".", None, &[Path::new("/p")], &[])
+            .expect_err("refused");
         assert!(err.to_string().starts_with("Failing build: build-dir '.'"));
-        assert!(check_build_dir(Path::new("/"), "/", &[Path::new("/p")], &[]).is_err());
+        assert!(check_build_dir(Path::new("/"), "/", None, &[Path::new("/p")], &[]).is_err());
         assert!(
             check_build_dir(
                 Path::new("/p/.aws-sam/build"),
                 ".aws-sam/build",
+                None,
                 &[Path::new("/p")],
                 &[]
             )
@@ -312,6 +312,7 @@ mod tests {
         let warning = check_build_dir(
             Path::new("/p/.aws-sam"),
             ".aws-sam",
+            None,
             &[Path::new("/p")],
             &[Path::new("/p/.aws-sam")],
         )

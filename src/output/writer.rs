@@ -137,23 +137,6 @@ pub fn write_templates(
     Ok(())
 }
 
-/// Writes a file through a temporary sibling and a rename, so readers never see half of it.
-pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("Unable to create {}", parent.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = parent.join(format!(".{name}.samrs-tmp-{}", std::process::id()));
-    let result = std::fs::write(&temp, text).and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.with_context(|| format!("Unable to write {}", path.display()))
-}
-
 /// The definitions with their resources' full paths, for build.toml.
 pub fn build_record<'a>(plan: &'a BuildPlan) -> BuildRecord<'a> {
     BuildRecord {

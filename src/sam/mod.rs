@@ -20,7 +20,7 @@ use run::{SamJob, SamReport, move_artifacts};
 /// Finds `sam` on PATH for the resources it builds; without it, one message names them all
 /// and both ways out, before any work.
 pub fn find_sam(handoff: &Handoff, settings: &Settings) -> Result<PathBuf> {
-    if let Ok(sam) = which::which("sam") {
+    if let Some(sam) = settings.find_program("sam") {
         return Ok(sam);
     }
     let listed: Vec<String> = handoff

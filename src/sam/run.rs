@@ -358,7 +358,7 @@ mod tests {
         .expect("write");
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).expect("chmod");
-        let err = run_command(&fake, &[], tmp.path(), &Ui::new()).expect_err("fails");
+        let err = run_command(&fake, &[], tmp.path(), &Ui::new(true)).expect_err("fails");
         assert_eq!(
             err.to_string(),
             "sam build failed for Py: PythonPipBuilder:ResolveDependencies - Could not satisfy the requirement: nope==1"

@@ -36,16 +36,9 @@ const RED: &str = "\x1b[31m";
 const RESET: &str = "\x1b[0m";
 const DIM: &str = "\x1b[2m";
 
-impl Default for Ui {
-    fn default() -> Self {
-        Ui::new()
-    }
-}
-
 impl Ui {
-    /// Looks at the terminal and `NO_COLOR` once.
-    pub fn new() -> Ui {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// Looks at the terminals once; `no_color` from `NO_COLOR`.
+    pub fn new(no_color: bool) -> Ui {
         let stderr_tty = std::io::stderr().is_terminal();
         Ui {
             stdin_tty: std::io::stdin().is_terminal(),

@@ -2,21 +2,26 @@
 //! (command line > environment fallback > `[env.build.parameters]` > `[env.global.parameters]`
 //! > default), into one `Settings`. Nothing later re-reads a flag or the environment.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
+mod environment;
+mod overrides;
+
+pub use environment::Environment;
+
 use crate::cli::BuildArgs;
 use crate::error::UsageError;
 use crate::paths;
 use crate::plan::Profile;
 use crate::template::ProjectOptions;
-use crate::template::intrinsics::{parse_parameter_overrides, scalar_text};
+use crate::template::intrinsics::scalar_text;
 use crate::template::load::from_toml;
 use crate::ui::OutputFormat;
+use overrides::parse_parameter_overrides;
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError {
@@ -30,35 +35,6 @@ fn bare_usage(message: impl Into<String>) -> anyhow::Error {
         message: message.into(),
         bare: true,
     })
-}
-
-/// The environment variables samrs reads, captured once.
-#[derive(Debug, Clone, Default)]
-pub struct Environment {
-    vars: HashMap<String, String>,
-}
-
-impl Environment {
-    pub fn from_process() -> Environment {
-        Environment {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        }
-    }
-
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Environment {
-        Environment {
-            vars: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
-    }
 }
 
 /// Everything a build needs to know about what the user asked for.
@@ -101,6 +77,15 @@ pub struct Settings {
     pub rust_log_debug: bool,
     /// Options that matter only to the resources handed to `sam build`.
     pub passthrough: SamPassThrough,
+    /// The environment as samrs started in it; later stages read variables only from here.
+    pub env: Environment,
+}
+
+impl Settings {
+    /// Finds a program on the PATH samrs started with, as a child started by name would.
+    pub fn find_program(&self, name: &str) -> Option<PathBuf> {
+        which::which_in(name, self.env.get("PATH"), &self.cwd).ok()
+    }
 }
 
 /// Options samrs passes on to `sam build` for the resources it hands over (Rust functions
@@ -378,6 +363,7 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         config_env,
         rust_log_debug: debug && env.get("RUST_LOG").is_none_or(str::is_empty),
         passthrough,
+        env: env.clone(),
     })
 }
 
