@@ -13,13 +13,13 @@ use crate::error::UsageError;
 /// samrs: build Rust (cargo-lambda) functions of a SAM project, fast.
 #[derive(Debug, Parser)]
 #[command(name = "samrs", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Build the project's rust-cargolambda functions into .aws-sam/build, as `sam build` does.
     Build(BuildArgs),
 }
@@ -27,7 +27,7 @@ pub enum Command {
 /// The options of `samrs build` (the same as `sam build`).
 #[derive(Debug, Clone, Default, Args)]
 #[command(override_usage = "samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]")]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// Build only this function or layer (its logical id, or Stack/Function in a nested stack).
     #[arg(value_name = "RESOURCE_LOGICAL_ID")]
     pub resource_logical_id: Option<String>,
@@ -200,7 +200,7 @@ fn parse_output(value: &str) -> Result<String, String> {
 
 /// What the command line asks for.
 #[derive(Debug)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// Run this command.
     Run(Box<Command>),
     /// The help or the version was printed: nothing else to do.
@@ -212,7 +212,7 @@ pub enum Parsed {
 }
 
 /// Parses the arguments (the program name first); prints the help or version when asked.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     let error = match Cli::try_parse_from(normalize_args(args)) {
         Ok(cli) => return Parsed::Run(Box::new(cli.command)),
         Err(error) => error,
@@ -269,7 +269,7 @@ fn usage_from_clap(error: &clap::Error) -> UsageError {
 }
 
 /// Maps SAM's multi-letter short options to their long names (`-cd x` → `--cache-dir x`).
-pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+pub(crate) fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     args.into_iter()
         .map(|arg| {
             let long = match arg.to_str() {

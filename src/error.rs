@@ -53,6 +53,7 @@ impl Failure {
 /// A command-line mistake: exit code 2 with SAM's usage header (unless `bare`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError {
+    /// SAM's words for the mistake.
     pub message: String,
     /// SAM prints only the `Error:` line for some option conflicts.
     pub bare: bool,

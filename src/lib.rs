@@ -3,18 +3,18 @@
 //! The modules follow the pipeline: settings → template → plan → cargo → output, with `ui`
 //! deciding what is printed where and `run` conducting.
 
-pub mod cargo;
-pub mod cli;
+pub(crate) mod cargo;
+pub(crate) mod cli;
 pub mod error;
 pub mod output;
-pub mod paths;
+pub(crate) mod paths;
 pub mod plan;
 mod run;
-pub mod sam;
-pub mod settings;
-pub mod store;
+pub(crate) mod sam;
+pub(crate) mod settings;
+pub(crate) mod store;
 pub mod template;
-pub mod ui;
+pub(crate) mod ui;
 
 pub use error::Failure;
-pub use run::{build, run};
+pub use run::run;

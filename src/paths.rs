@@ -3,7 +3,7 @@
 use std::path::{Component, Path, PathBuf};
 
 /// Removes `.` and folds `..` (lexically, like `os.path.normpath`).
-pub fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out: Vec<Component> = Vec::new();
     for component in path.components() {
         match component {
@@ -12,7 +12,7 @@ pub fn normalize(path: &Path) -> PathBuf {
                 Some(Component::Normal(_)) => {
                     out.pop();
                 }
-                Some(Component::RootDir) | Some(Component::Prefix(_)) => {}
+                Some(Component::RootDir | Component::Prefix(_)) => {}
                 _ => out.push(component),
             },
             other => out.push(other),
@@ -25,7 +25,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 /// `path` relative to `base`; both absolute and normalised (like `os.path.relpath`).
-pub fn relative(path: &Path, base: &Path) -> PathBuf {
+pub(crate) fn relative(path: &Path, base: &Path) -> PathBuf {
     let path = normalize(path);
     let base = normalize(base);
     let path: Vec<_> = path.components().collect();
@@ -50,18 +50,27 @@ pub fn relative(path: &Path, base: &Path) -> PathBuf {
 }
 
 /// `path` made absolute against `cwd` and normalised.
-pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     normalize(&cwd.join(path))
 }
 
 /// True when `inner` is `outer` or lies inside it (lexically).
-pub fn is_within(inner: &Path, outer: &Path) -> bool {
+pub(crate) fn is_within(inner: &Path, outer: &Path) -> bool {
     normalize(inner).starts_with(normalize(outer))
 }
 
 /// A path as text with forward slashes, as written into templates.
-pub fn to_template_string(path: &Path) -> String {
+pub(crate) fn to_template_string(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
+}
+
+/// A CodeUri/ContentUri naming a `.zip` archive, compared as SAM compares it (case-sensitively).
+#[expect(
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "SAM's check is case-sensitive too"
+)]
+pub(crate) fn is_zip(uri: &str) -> bool {
+    uri.ends_with(".zip")
 }
 
 #[cfg(test)]

@@ -12,11 +12,14 @@ use crate::template::{Architecture, Function, FunctionKind, Layer, Project, valu
 /// Where a function lives: `project.stacks[stack].functions[index]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FunctionRef {
+    /// Index into `project.stacks`.
     pub stack: usize,
+    /// Index into that stack's `functions`.
     pub index: usize,
 }
 
 impl FunctionRef {
+    /// The function this points at.
     pub fn get(self, project: &Project) -> &Function {
         &project.stacks[self.stack].functions[self.index]
     }
@@ -25,7 +28,9 @@ impl FunctionRef {
 /// A planning error, and whether SAM reports it before the build phase (no "Build Failed").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
+    /// The message, in SAM's words where SAM has one.
     pub message: String,
+    /// True when SAM reports it before building (no "Build Failed").
     pub before_build: bool,
     /// A line SAM logs before the error (the possible names of an unknown resource).
     pub notice: Option<String>,
@@ -60,6 +65,7 @@ impl std::error::Error for PlanError {}
 /// Which functions a `samrs build` run builds, and what it said about the choice.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
+    /// The functions to build, in template order.
     pub functions: Vec<FunctionRef>,
     /// True when one resource was named on the command line (SAM then keeps build.toml).
     pub single_resource: bool,
@@ -220,12 +226,16 @@ pub fn layer_builds_with_cargo(layer: &Layer) -> bool {
 /// The Rust Lambda OS runtimes a Rust function can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Runtime {
+    /// `provided`
     Provided,
+    /// `provided.al2`
     ProvidedAl2,
+    /// `provided.al2023`
     ProvidedAl2023,
 }
 
 impl Runtime {
+    /// The runtime named by a template's `Runtime` text.
     pub fn parse(text: &str) -> Option<Runtime> {
         match text {
             "provided" => Some(Runtime::Provided),
@@ -235,6 +245,7 @@ impl Runtime {
         }
     }
 
+    /// The name a template uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Runtime::Provided => "provided",
@@ -247,14 +258,18 @@ impl Runtime {
 /// Release (`--release`) or debug (`SAM_BUILD_MODE=debug`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Profile {
+    /// `--release` (the default).
     Release,
+    /// No `--release` (`SAM_BUILD_MODE=debug`).
     Debug,
 }
 
 /// The compile target of a function: decides cargo-lambda's target flags (spec §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Target {
+    /// The OS runtime (decides the glibc target).
     pub runtime: Runtime,
+    /// The instruction set.
     pub architecture: Architecture,
 }
 
@@ -285,10 +300,15 @@ impl Target {
 /// A selected function after its build-deciding properties were checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedFunction {
+    /// The function checked.
     pub function: FunctionRef,
+    /// What it is built for.
     pub target: Target,
+    /// Its resolved Handler.
     pub handler: String,
+    /// `Metadata.BuildProperties.Binary`, if given.
     pub binary: Option<String>,
+    /// The extra cargo options of its BuildProperties.
     pub options: CargoOptions,
 }
 
@@ -532,49 +552,72 @@ fn unresolved_hint(value: &Value) -> String {
 /// What an older build.toml recorded, matched to keep UUIDs (and hashes) stable.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Previous {
+    /// Function build definitions.
     pub functions: Vec<PreviousDefinition>,
+    /// Layer build definitions.
     pub layers: Vec<PreviousLayer>,
 }
 
 /// A layer build definition of an older build.toml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviousLayer {
+    /// The UUID to keep.
     pub uuid: String,
     /// The layer's full path (`Stack/Layer`).
     pub layer: String,
+    /// The layer's CodeUri as recorded.
     pub code_uri: String,
+    /// The layer's architecture as recorded.
     pub architecture: String,
 }
 
 /// A build definition of an older build.toml, matched to keep its UUID (and hashes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviousDefinition {
+    /// The UUID to keep.
     pub uuid: String,
+    /// The CodeUri as recorded.
     pub code_uri: String,
+    /// The runtime as recorded.
     pub runtime: String,
+    /// The architecture as recorded.
     pub architecture: String,
+    /// The package type as recorded.
     pub package_type: String,
+    /// The metadata as recorded.
     pub metadata: Mapping,
+    /// The `--cached` key of its last successful build.
     pub source_hash: String,
+    /// SAM's manifest hash (kept as read).
     pub manifest_hash: String,
 }
 
 /// SAM's unit of building: functions whose build inputs are equal share one (spec §4.1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildDefinition {
+    /// Its folder name under the cache folder and its key in build.toml.
     pub uuid: String,
     /// As shown and stored: the absolute folder, or the raw CodeUri with `--base-dir`.
     pub code_uri: String,
+    /// The package folder cargo builds in.
     pub code_dir: PathBuf,
+    /// What its functions are built for.
     pub target: Target,
+    /// The shared Handler.
     pub handler: String,
+    /// `Zip` (images are not built).
     pub package_type: String,
     /// Metadata without `SamResourceId`/`SamNormalized`.
     pub metadata: Mapping,
+    /// `Metadata.BuildProperties.Binary`, if given.
     pub binary: Option<String>,
+    /// The extra cargo options of its BuildProperties.
     pub options: CargoOptions,
+    /// The functions built by it, in template order.
     pub functions: Vec<FunctionRef>,
+    /// The `--cached` key recorded in build.toml.
     pub source_hash: String,
+    /// SAM's manifest hash (kept as read).
     pub manifest_hash: String,
     /// What `--cached` decided for this definition.
     pub cache: CacheVerdict,
@@ -651,9 +694,9 @@ pub fn build_definitions(
                 && d.metadata == old.metadata
         }) {
             let mut definition = definitions.remove(pos);
-            definition.uuid = old.uuid.clone();
-            definition.source_hash = old.source_hash.clone();
-            definition.manifest_hash = old.manifest_hash.clone();
+            definition.uuid.clone_from(&old.uuid);
+            definition.source_hash.clone_from(&old.source_hash);
+            definition.manifest_hash.clone_from(&old.manifest_hash);
             ordered.push(definition);
         }
     }
@@ -668,7 +711,7 @@ pub fn build_definitions(
 pub fn definition_metadata(metadata: &Mapping) -> Mapping {
     metadata
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), Some("SamResourceId") | Some("SamNormalized")))
+        .filter(|(k, _)| !matches!(k.as_str(), Some("SamResourceId" | "SamNormalized")))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -676,20 +719,27 @@ pub fn definition_metadata(metadata: &Mapping) -> Mapping {
 /// What cargo metadata says about the package whose manifest is in a CodeUri folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackageInfo {
+    /// The package name.
     pub name: String,
+    /// Its binary targets.
     pub bins: Vec<String>,
+    /// The target folder cargo uses for it.
     pub target_directory: PathBuf,
+    /// Its workspace root (the package folder when it is not in one).
     pub workspace_root: PathBuf,
 }
 
 /// Where a layer lives: `project.stacks[stack].layers[index]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LayerRef {
+    /// Index into `project.stacks`.
     pub stack: usize,
+    /// Index into that stack's `layers`.
     pub index: usize,
 }
 
 impl LayerRef {
+    /// The layer this points at.
     pub fn get(self, project: &Project) -> &Layer {
         &project.stacks[self.stack].layers[self.index]
     }
@@ -698,16 +748,25 @@ impl LayerRef {
 /// A Rust Lambda extension built into a layer (samrs's beta feature; SAM refuses these).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerDefinition {
+    /// Its key in build.toml.
     pub uuid: String,
+    /// The layer resource.
     pub layer: LayerRef,
+    /// The ContentUri as shown and stored.
     pub code_uri: String,
+    /// The package folder cargo builds in.
     pub code_dir: PathBuf,
+    /// What the extension is built for.
     pub target: Target,
+    /// `Metadata.BuildProperties.Binary`, if given.
     pub binary: Option<String>,
     /// `BuildProperties.Internal: true` → `cargo lambda build --extension --internal`.
     pub internal: bool,
+    /// The extra cargo options of its BuildProperties.
     pub options: CargoOptions,
+    /// `CompatibleRuntimes`, as written in build.toml.
     pub compatible_runtimes: Vec<String>,
+    /// Metadata without SAM's bookkeeping keys.
     pub metadata: Mapping,
 }
 
@@ -820,16 +879,23 @@ pub enum Artifact {
 pub struct CargoBuild {
     /// The package folder (or the workspace root for a shared run); cargo runs here.
     pub dir: PathBuf,
+    /// The package (several, comma-separated, for a shared run) for messages.
     pub package: String,
     /// `--package` selections of a run shared by several workspace members (empty otherwise).
     pub packages: Vec<String>,
+    /// The workspace root of the package.
     pub workspace_root: PathBuf,
+    /// What the run builds for.
     pub target: Target,
+    /// `--release` or not.
     pub profile: Profile,
+    /// The extra cargo options of its BuildProperties.
     pub options: CargoOptions,
     /// `Some(internal)` for Lambda extensions (`--extension`, plus `--internal`).
     pub extension: Option<bool>,
+    /// The `--bin` arguments.
     pub bins: Vec<String>,
+    /// The target folder (`CARGO_TARGET_DIR` of the run).
     pub target_directory: PathBuf,
     /// For each artifact this run serves: what it is for and the binary it takes.
     pub outputs: Vec<(Artifact, String)>,
@@ -931,7 +997,7 @@ pub fn plan_cargo_builds(
                 need.dir.display()
             ))
         })?;
-        let bin = choose_binary(need.binary, package, need.dir, need.name)?;
+        let bin = choose_binary(need.binary.as_ref(), package, need.dir, need.name)?;
         let existing = builds.iter_mut().find(|b| {
             b.dir == *need.dir
                 && b.target == need.target
@@ -1028,7 +1094,7 @@ pub fn merge_builds(builds: Vec<CargoBuild>, approved: &[Vec<usize>]) -> Vec<Car
                 let mut build = build;
                 if approved.iter().any(|g| g[0] == index) {
                     build.packages = vec![build.package.clone()];
-                    build.dir = build.workspace_root.clone();
+                    build.dir.clone_from(&build.workspace_root);
                 }
                 result.push((index, build));
             }
@@ -1058,7 +1124,7 @@ fn separate_glibc_flavours(builds: &mut [CargoBuild]) {
 }
 
 fn choose_binary(
-    binary: &Option<String>,
+    binary: Option<&String>,
     package: &PackageInfo,
     dir: &std::path::Path,
     resource: &str,
@@ -1119,8 +1185,11 @@ pub fn assign_layer_uuids(
 /// Everything one build does, over the project: the function definitions (each with its cache
 /// verdict) and the Rust layers. Artifacts are addressed by [`Artifact`].
 pub struct BuildPlan<'a> {
+    /// The project the plan refers into.
     pub project: &'a Project,
+    /// Function build definitions, in SAM's order.
     pub definitions: Vec<BuildDefinition>,
+    /// Rust layers to build.
     pub layers: Vec<LayerDefinition>,
     /// One resource was named on the command line: SAM then keeps build.toml and the cache.
     pub single_resource: bool,
@@ -1253,7 +1322,7 @@ mod tests {
     fn package(bins: &[&str]) -> PackageInfo {
         PackageInfo {
             name: "pkg".into(),
-            bins: bins.iter().map(|b| b.to_string()).collect(),
+            bins: bins.iter().map(std::string::ToString::to_string).collect(),
             target_directory: PathBuf::from("/p/target"),
             workspace_root: PathBuf::from("/p"),
         }

@@ -16,8 +16,8 @@ use crate::output::staging::{Staging, claim_build_dir};
 use crate::output::writer::{build_record, write_templates};
 use crate::output::{build_toml, cache};
 use crate::plan::{
-    BuildPlan, CheckedFunction, LayerDefinition, Selection, check_functions, select_functions,
-    select_layers,
+    BuildPlan, CheckedFunction, LayerDefinition, Previous, Selection, check_functions,
+    select_functions, select_layers,
 };
 use crate::sam;
 use crate::sam::merge::{merge_build_toml, resource_order};
@@ -67,7 +67,7 @@ fn build_command(args: &BuildArgs, env: &Environment, ui: &mut Ui) -> Result<(),
 }
 
 /// Builds the project described by `settings`.
-pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
+pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let started = Instant::now();
     ui.settings_notices(settings);
     let project = load_project(&ProjectOptions::from(settings)).map_err(Failure::Setup)?;
@@ -84,7 +84,7 @@ pub fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let previous_text = std::fs::read_to_string(&build_toml_path).unwrap_or_default();
     let previous = build_toml::read_previous(&build_toml_path).unwrap_or_else(|e| {
         ui.warn(&format!("Ignoring the previous build.toml: {e:#}"));
-        Default::default()
+        Previous::default()
     });
     let mut plan = BuildPlan::new(
         &project,

@@ -11,34 +11,34 @@ use sha2::{Digest, Sha256};
 /// A SHA-256 fingerprint being built; the same input gives the same name on every platform
 /// and Rust release.
 #[derive(Debug, Clone, Default)]
-pub struct Fingerprint(Sha256);
+pub(crate) struct Fingerprint(Sha256);
 
 impl Fingerprint {
     /// An empty fingerprint.
-    pub fn new() -> Fingerprint {
+    pub(crate) fn new() -> Fingerprint {
         Fingerprint(Sha256::new())
     }
 
     /// Adds bytes.
-    pub fn update(&mut self, bytes: impl AsRef<[u8]>) {
+    pub(crate) fn update(&mut self, bytes: impl AsRef<[u8]>) {
         self.0.update(bytes);
     }
 
     /// The fingerprint in lower-case hex.
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         hex(&self.0.finalize())
     }
 }
 
 /// The fingerprint of one text, for file names.
-pub fn fingerprint(text: &str) -> String {
+pub(crate) fn fingerprint(text: &str) -> String {
     let mut print = Fingerprint::new();
     print.update(text);
     print.finish()
 }
 
 /// `path:size:modified` of a file, a cheap stand-in for its content; `None` when it is missing.
-pub fn file_stamp(path: &Path) -> Option<String> {
+pub(crate) fn file_stamp(path: &Path) -> Option<String> {
     let metadata = fs::metadata(path).ok()?;
     Some(format!(
         "{}:{}:{:?}\n",
@@ -49,12 +49,12 @@ pub fn file_stamp(path: &Path) -> Option<String> {
 }
 
 /// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes a file through a temporary sibling renamed over it, creating its folder.
-pub fn write_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     let (parent, name) = parent_and_name(path);
     fs::create_dir_all(parent).with_context(|| format!("Unable to create {}", parent.display()))?;
     let write = || -> std::io::Result<()> {
@@ -73,7 +73,7 @@ pub fn write_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
 }
 
 /// Replaces the folder `target` with one `fill` builds in a temporary sibling, in one rename.
-pub fn replace_dir(target: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn replace_dir(target: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let (parent, name) = parent_and_name(target);
     let temporary = tempfile::Builder::new()
         .prefix(&format!(".{name}.samrs-tmp-"))

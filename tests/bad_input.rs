@@ -137,7 +137,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "      Handler: bootstrap\n",
                     "      Handler: boot: strap\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -200,7 +200,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "template.yaml",
                     "AWSTemplateFormatVersion: '2010-09-09'\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -233,7 +233,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "template.yaml",
                     "Resources:\n  - FunctionA\n  - FunctionB\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -266,7 +266,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "    Properties:\n      CodeUri: ./\n      Handler: bootstrap\n      Runtime: provided.al2\n",
                     "    Properties:\n      - CodeUri: ./\n      - Handler: bootstrap\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -281,7 +281,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "    Metadata:\n      BuildMethod: rust-cargolambda\n      BuildProperties:\n        Binary: function_a\n",
                     "    Metadata: rust-cargolambda\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -305,7 +305,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "Resources:\n",
                     "Globals:\n  Function:\n    Policies: [AWSLambdaBasicExecutionRole]\nResources:\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -331,7 +331,7 @@ fn cases() -> Vec<Case> {
                 append(
                     d,
                     "  Fn::ForEach::Funcs:\n    - Name\n    - [X, Y]\n    - Fn${Name}:\n        Type: AWS::Serverless::Function\n        Properties: {CodeUri: ./, Handler: bootstrap, Runtime: provided.al2}\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -370,7 +370,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "template.yaml",
                     "[".repeat(5000) + &"]".repeat(5000) + "\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -391,7 +391,7 @@ fn cases() -> Vec<Case> {
             name: "template_unreadable",
             setup: |d| {
                 std::fs::set_permissions(template(d), std::fs::Permissions::from_mode(0o000))
-                    .expect("chmod 000 template.yaml")
+                    .expect("chmod 000 template.yaml");
             },
             args: &[],
             env: NO_ENV,
@@ -443,7 +443,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "Runtime: provided.al2\n",
                     "Runtime: !ImportValue SharedRuntime\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -524,7 +524,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "Runtime: provided.al2\n",
                     "Runtime: provided.al2\n      Architectures: arm64\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -539,7 +539,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "Runtime: provided.al2\n",
                     "Runtime: provided.al2\n      Architectures: [x86_64, arm64]\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -556,7 +556,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "Runtime: provided.al2\n",
                     "Runtime: provided.al2\n      Architectures: [x86]\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -571,7 +571,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "Runtime: provided.al2\n",
                     "Runtime: provided.al2\n      Architectures: [!Ref NoSuchParam]\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -595,7 +595,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "      BuildProperties:\n        Binary: function_a\n",
                     "      BuildProperties: function_a\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -648,7 +648,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "BuildMethod: rust-cargolambda\n",
                     "BuildMethod: rust-cargo\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -667,7 +667,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "BuildMethod: rust-cargolambda\n",
                     "BuildMethod: makefile\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -747,7 +747,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "      BuildProperties:\n        Binary: function_a\n",
                     "",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -790,7 +790,7 @@ fn cases() -> Vec<Case> {
                 append(
                     d,
                     "  Child:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: child/nosuch.yaml\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -804,7 +804,7 @@ fn cases() -> Vec<Case> {
                 append(
                     d,
                     "  Child:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: template.yaml\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -820,7 +820,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "samconfig.toml",
                     "version = 0.1\n[default.build.parameters]\ncached = \n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -835,7 +835,7 @@ fn cases() -> Vec<Case> {
                     d,
                     "samconfig.toml",
                     "[default.build.parameters]\ncached = true\n",
-                )
+                );
             },
             args: &[],
             env: NO_ENV,
@@ -971,8 +971,8 @@ fn listing(dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -1013,7 +1013,7 @@ fn run_limited(command: &mut Command) -> Outcome {
                 rlim_cur: MEMORY_LIMIT,
                 rlim_max: MEMORY_LIMIT,
             };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+            if libc::setrlimit(libc::RLIMIT_AS, &raw const limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -1086,7 +1086,8 @@ fn check(case: &Case, fake: &Path) -> Option<Vec<String>> {
 
     (case.setup)(&project);
     let template = template(&project);
-    let mode_000 = std::fs::metadata(&template).is_ok_and(|m| m.permissions().mode() & 0o777 == 0);
+    let mode_000 =
+        std::fs::metadata(&template).is_ok_and(|m| m.permissions().mode().trailing_zeros() >= 9);
     if mode_000 && std::fs::File::open(&template).is_ok() {
         eprintln!(
             "SKIP {}: template.yaml is readable despite mode 000 (running as root)",

@@ -354,7 +354,7 @@ fn parallel_builds_of_independent_target_folders_give_the_same_result() {
                     serial.project.path().to_str().expect("utf-8"),
                     parallel.project.path().to_str().expect("utf-8"),
                 );
-                if path.ends_with(".yaml") {
+                if Path::new(&path).extension().is_some_and(|e| e == "yaml") {
                     (path, template.into_bytes())
                 } else {
                     (path, bytes)
@@ -642,6 +642,12 @@ fn a_symlink_in_the_old_build_cannot_redirect_writes() {
 
 #[test]
 fn a_full_disk_fails_the_build_and_keeps_the_previous_one() {
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
     // A 1 MiB tmpfs holds the project; the new binaries do not fit. Needs mount rights (root).
     let mount_point = tempfile::tempdir().expect("tmp");
     let mounted = std::process::Command::new("mount")
@@ -652,12 +658,6 @@ fn a_full_disk_fails_the_build_and_keeps_the_previous_one() {
     if !mounted {
         eprintln!("SKIP: cannot mount a small tmpfs here (needs root)");
         return;
-    }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
     }
     let _unmount = Unmount(mount_point.path());
     let project = mount_point.path().join("project");

@@ -360,7 +360,7 @@ fn ctrl_c_stops_cargo_and_sam_with_everything_they_started() {
     let started = Instant::now();
     // SAFETY: SIGINT to the samrs child this test started.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(i32::try_from(child.id()).expect("pid"), libc::SIGINT);
     }
     let output = child.wait_with_output().expect("samrs ends");
     assert!(

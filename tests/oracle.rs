@@ -322,7 +322,7 @@ fn mixed_exclude_json() {
 fn run_case(case: &Case) {
     let _guard = ORACLE_LOCK
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let path = tools_path();
     let target_dir = repo_root().join("target").join("fixtures-target");
     fs::create_dir_all(&target_dir).expect("create target/fixtures-target");
@@ -775,13 +775,12 @@ fn tools_path() -> OsString {
     }
     dirs.extend(std::env::split_paths(&inherited));
     for tool in ["cargo-lambda", "sam"] {
-        if find_executable(&dirs, tool).is_none() {
-            panic!(
-                "oracle test: `{tool}` not found on PATH (looked in SAMRS_TOOLS_BIN or \
-                 <repo>/.ci/venv/bin, then PATH): run scripts/ensure-tools to install it, or set \
-                 SAMRS_TOOLS_BIN to a folder holding both cargo-lambda and sam"
-            );
-        }
+        assert!(
+            find_executable(&dirs, tool).is_some(),
+            "oracle test: `{tool}` not found on PATH (looked in SAMRS_TOOLS_BIN or \
+             <repo>/.ci/venv/bin, then PATH): run scripts/ensure-tools to install it, or set \
+             SAMRS_TOOLS_BIN to a folder holding both cargo-lambda and sam"
+        );
     }
     std::env::join_paths(dirs).expect("PATH entries are joinable")
 }

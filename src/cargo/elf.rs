@@ -9,7 +9,7 @@ use crate::template::Architecture;
 
 /// What the check needs to know about an executable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ElfFacts {
+pub(crate) struct ElfFacts {
     pub architecture: Option<Architecture>,
     /// Highest `GLIBC_x.y` version the binary needs, if it links glibc.
     pub max_glibc: Option<(u32, u32)>,
@@ -20,7 +20,7 @@ const EM_AARCH64: u16 = 183;
 const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
 
 /// Reads the facts of the ELF file at `path`.
-pub fn read_elf(path: &Path) -> Result<ElfFacts> {
+pub(crate) fn read_elf(path: &Path) -> Result<ElfFacts> {
     let bytes =
         std::fs::read(path).with_context(|| format!("Unable to read {}", path.display()))?;
     parse_elf(&bytes)
@@ -28,7 +28,7 @@ pub fn read_elf(path: &Path) -> Result<ElfFacts> {
 }
 
 /// Parses a little-endian ELF64 image.
-pub fn parse_elf(bytes: &[u8]) -> Result<ElfFacts> {
+pub(crate) fn parse_elf(bytes: &[u8]) -> Result<ElfFacts> {
     if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
         bail!("no ELF header");
     }
@@ -139,7 +139,7 @@ fn c_str_at(bytes: &[u8], at: usize) -> Result<&str> {
 }
 
 /// Checks a built bootstrap against its function's architecture and runtime glibc.
-pub fn check_bootstrap(
+pub(crate) fn check_bootstrap(
     facts: &ElfFacts,
     expected: Architecture,
     max_glibc: (u32, u32),

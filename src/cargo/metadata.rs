@@ -11,7 +11,7 @@ use crate::store;
 
 /// Reads the package of every folder in `dirs`. One `cargo metadata --no-deps` call answers for
 /// every member of a workspace, so later folders of the same workspace cost nothing.
-pub fn read_packages<'a>(
+pub(crate) fn read_packages<'a>(
     dirs: impl IntoIterator<Item = (&'a Path, &'a str)>,
     env: &Environment,
 ) -> Result<BTreeMap<PathBuf, PackageInfo>> {

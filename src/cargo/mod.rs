@@ -2,21 +2,21 @@
 //! and the process wrapper that streams their output. It reads a `BuildPlan` and hands every
 //! checked binary to the caller to place; it writes nothing into the build folder itself.
 
-pub mod elf;
-pub mod metadata;
-pub mod process;
-pub mod runner;
-pub mod tools;
-pub mod unify;
+pub(crate) mod elf;
+pub(crate) mod metadata;
+pub(crate) mod process;
+pub(crate) mod runner;
+pub(crate) mod tools;
+pub(crate) mod unify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 
-pub use metadata::read_packages;
-pub use process::{install_interrupt_handler, interrupted};
-pub use runner::interrupted_error;
+pub(crate) use metadata::read_packages;
+pub(crate) use process::{install_interrupt_handler, interrupted};
+pub(crate) use runner::interrupted_error;
 
 use crate::plan::{Artifact, BuildPlan, CargoBuild, plan_cargo_builds};
 use crate::settings::Settings;
@@ -54,7 +54,7 @@ impl BuildReport {
 
 /// Builds every artifact of `plan` not restored from the cache. `place` receives each binary as
 /// soon as its run finished (before a later run in the same target folder can replace it).
-pub fn build(
+pub(crate) fn build(
     plan: &BuildPlan,
     settings: &Settings,
     ui: &Ui,
@@ -71,7 +71,7 @@ pub fn build(
 }
 
 /// The cargo runs for every artifact cargo has to build, from the packages in their folders.
-pub fn plan_runs(plan: &BuildPlan, settings: &Settings) -> Result<Vec<CargoBuild>> {
+pub(crate) fn plan_runs(plan: &BuildPlan, settings: &Settings) -> Result<Vec<CargoBuild>> {
     let dirs: Vec<(&Path, &str)> = plan
         .artifacts()
         .filter(|a| plan.needs_build(*a))

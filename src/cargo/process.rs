@@ -15,7 +15,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// On SIGINT or SIGTERM: remember it and stop the running children, so the build fails at once
 /// and cleans up after itself instead of dying half-way.
-pub fn install_interrupt_handler() {
+pub(crate) fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
         let running = RUNNING.lock().map(|r| r.clone()).unwrap_or_default();
@@ -31,20 +31,20 @@ pub fn install_interrupt_handler() {
 }
 
 /// True once SIGINT or SIGTERM arrived.
-pub fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Which output stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 /// What a finished command left behind.
 #[derive(Debug)]
-pub struct ProcessOutput {
+pub(crate) struct ProcessOutput {
     pub status: ExitStatus,
     pub stdout: Vec<String>,
     pub stderr: Vec<String>,
@@ -52,7 +52,7 @@ pub struct ProcessOutput {
 
 /// Runs `command` with stdin closed, calling `on_line` for each output line as it arrives. The
 /// child leads its own process group, so an interrupt stops it with everything it started.
-pub fn run_streaming(
+pub(crate) fn run_streaming(
     command: &mut Command,
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<ProcessOutput> {
@@ -130,7 +130,7 @@ fn spawn_reader(
 }
 
 /// `program arg1 arg2 …` for messages.
-pub fn describe_command(command: &Command) -> String {
+pub(crate) fn describe_command(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
         text.push(' ');
@@ -140,7 +140,7 @@ pub fn describe_command(command: &Command) -> String {
 }
 
 /// "exit code 101" or "killed by signal 9 (SIGKILL)".
-pub fn describe_status(status: ExitStatus) -> String {
+pub(crate) fn describe_status(status: ExitStatus) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;

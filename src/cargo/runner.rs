@@ -17,7 +17,11 @@ use crate::settings::Settings;
 use crate::ui::Ui;
 
 /// Lets members of one workspace share a cargo run where that provably changes no binary.
-pub fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> Vec<CargoBuild> {
+pub(crate) fn share_workspace_runs(
+    tools: &Tools,
+    builds: Vec<CargoBuild>,
+    ui: &Ui,
+) -> Vec<CargoBuild> {
     let approved: Vec<Vec<usize>> = merge_candidates(&builds)
         .into_iter()
         .filter(|group| {
@@ -57,7 +61,7 @@ pub fn share_workspace_runs(tools: &Tools, builds: Vec<CargoBuild>, ui: &Ui) -> 
 /// folder run one after another (cargo would serialise them on its lock anyway, and they write
 /// the same `lambda/<bin>` paths); with `--parallel`, different target folders run at the same
 /// time, sharing the machine's cores, and a failure lets the others finish first, as in SAM.
-pub fn run_all(
+pub(crate) fn run_all(
     tools: &Tools,
     builds: &[CargoBuild],
     work: &BuildPlan,
@@ -98,7 +102,7 @@ pub fn run_all(
         let all: Vec<usize> = (0..builds.len()).collect();
         return run_lane(&all, None);
     }
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let jobs = (cores / lanes.len()).max(1);
     ui.debug(&format!(
         "Running {} independent build lanes at once, {jobs} cargo job(s) each",
@@ -226,7 +230,7 @@ fn checked_binary(
 }
 
 /// The error of a build stopped by SIGINT or SIGTERM.
-pub fn interrupted_error(settings: &Settings) -> anyhow::Error {
+pub(crate) fn interrupted_error(settings: &Settings) -> anyhow::Error {
     anyhow!(
         "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",
         settings.build_dir_shown

@@ -16,7 +16,7 @@ use crate::template::Architecture;
 /// True when building `packages` together gives each the same dependency features as building
 /// it alone. Runs `cargo tree` (once per package plus once for all) unless a cached verdict for
 /// the same Cargo.lock, manifests and target exists in `<target_directory>/samrs/`.
-pub fn features_unify(
+pub(crate) fn features_unify(
     cargo: &Path,
     workspace_root: &Path,
     target_directory: &Path,
@@ -74,7 +74,7 @@ fn same_dependency_declarations(member_dirs: &[&Path]) -> bool {
 }
 
 /// Each package in the alone-tree has exactly the same features in the together-tree.
-pub fn same_features(
+pub(crate) fn same_features(
     alone: &BTreeMap<String, BTreeSet<String>>,
     together: &BTreeMap<String, BTreeSet<String>>,
 ) -> bool {
@@ -84,7 +84,7 @@ pub fn same_features(
 }
 
 /// Package → enabled features, from `cargo tree -e features` output lines.
-pub fn parse_tree(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+pub(crate) fn parse_tree(text: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in text.lines() {
         let line = line.trim();
@@ -179,18 +179,18 @@ mod tests {
             .expect("write");
             dir
         };
-        let a = write("a", "serde = \"1\"\n");
-        let b = write("b", "serde = \"1\"\n");
-        let c = write(
+        let plain = write("a", "serde = \"1\"\n");
+        let same = write("b", "serde = \"1\"\n");
+        let derive = write(
             "c",
             "serde = { version = \"1\", features = [\"derive\"] }\n",
         );
-        let d = write("d", "shared = { path = \"../shared\" }\n");
-        let e = write("e", "shared = { path = \"../shared\" }\n");
-        assert!(same_dependency_declarations(&[&a, &b]));
-        assert!(!same_dependency_declarations(&[&a, &c]));
+        let path_one = write("d", "shared = { path = \"../shared\" }\n");
+        let path_two = write("e", "shared = { path = \"../shared\" }\n");
+        assert!(same_dependency_declarations(&[&plain, &same]));
+        assert!(!same_dependency_declarations(&[&plain, &derive]));
         assert!(
-            !same_dependency_declarations(&[&d, &e]),
+            !same_dependency_declarations(&[&path_one, &path_two]),
             "path dependencies may differ"
         );
     }

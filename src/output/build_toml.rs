@@ -62,7 +62,9 @@ pub fn parse_previous(text: &str) -> Result<Previous> {
 
 /// What one build wrote: each definition with its resources' full paths.
 pub struct BuildRecord<'a> {
+    /// Each function build definition with its functions' full paths.
     pub functions: Vec<(&'a BuildDefinition, Vec<String>)>,
+    /// Each layer build definition with its layer's full path.
     pub layers: Vec<(&'a LayerDefinition, String)>,
 }
 
@@ -209,7 +211,7 @@ fn quote(text: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
+                out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),
         }
@@ -221,7 +223,7 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{FunctionRef, Runtime, Target};
+    use crate::plan::{CacheVerdict, CargoOptions, FunctionRef, Runtime, Target};
     use crate::template::Architecture;
     use std::path::PathBuf;
 
@@ -242,11 +244,11 @@ mod tests {
             package_type: "Zip".into(),
             metadata,
             binary: Some(binary.into()),
-            options: Default::default(),
+            options: CargoOptions::default(),
             functions: vec![FunctionRef { stack: 0, index: 0 }],
             source_hash: String::new(),
             manifest_hash: String::new(),
-            cache: Default::default(),
+            cache: CacheVerdict::default(),
         }
     }
 

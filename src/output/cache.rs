@@ -132,7 +132,7 @@ fn walk_manifests(folder: &Path) -> Vec<PathBuf> {
         .filter_entry(|e| !is_skipped(e, folder))
         .filter_map(Result::ok)
         .filter(|e| e.file_name() == "Cargo.toml")
-        .map(|e| e.into_path())
+        .map(walkdir::DirEntry::into_path)
         .collect()
 }
 
@@ -186,7 +186,7 @@ fn hash_folder(folder: &Path, excluded: &[PathBuf]) -> Result<String> {
         .filter_entry(|e| !is_skipped(e, folder) && !excluded.iter().any(|x| e.path() == x))
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
+        .map(walkdir::DirEntry::into_path)
         .collect();
     files.sort();
     let mut hasher = Fingerprint::new();

@@ -17,7 +17,9 @@ pub const STAGING_MARK: &str = ".samrs-staging-";
 /// A staging folder next to the build folder, removed unless committed.
 #[derive(Debug)]
 pub struct Staging {
+    /// The staging folder the new build is assembled in.
     pub dir: PathBuf,
+    /// The build folder it replaces on commit.
     pub build_dir: PathBuf,
     committed: bool,
 }

@@ -69,11 +69,11 @@ const PATH_PROPERTIES: &[(&str, &[&str])] = &[
 
 /// Rewrites one stack's raw template. `source_dir` is the template's folder (symlinks resolved),
 /// `output_dir` the folder its output template is written to; `built` maps logical ids.
-pub fn rewrite_template(
+pub fn rewrite_template<S: std::hash::BuildHasher>(
     raw: &Mapping,
     source_dir: &Path,
     output_dir: &Path,
-    built: &HashMap<String, BuiltResource>,
+    built: &HashMap<String, BuiltResource, S>,
 ) -> Mapping {
     let rebase = |value: &mut Value| rebase_path(value, source_dir, output_dir);
     let mut template = raw.clone();

@@ -145,7 +145,11 @@ fn python_float_repr(f: f64) -> String {
         return format!("{f:?}");
     };
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let ndigits = digits.len() as i32;
+    let Ok(ndigits) = i32::try_from(digits.len()) else {
+        return format!("{f:?}");
+    };
+    // Each branch below makes the count it converts non-negative.
+    let count = |n: i32| usize::try_from(n).unwrap_or(0);
     let decpt = exp + 1;
     let mut out = String::new();
     if f.is_sign_negative() {
@@ -161,16 +165,16 @@ fn python_float_repr(f: f64) -> String {
         out.push_str(&format!("e{sign}{:02}", exp.abs()));
     } else if decpt <= 0 {
         out.push_str("0.");
-        out.push_str(&"0".repeat((-decpt) as usize));
+        out.push_str(&"0".repeat(count(-decpt)));
         out.push_str(&digits);
     } else if decpt >= ndigits {
         out.push_str(&digits);
-        out.push_str(&"0".repeat((decpt - ndigits) as usize));
+        out.push_str(&"0".repeat(count(decpt - ndigits)));
         out.push_str(".0");
     } else {
-        out.push_str(&digits[..decpt as usize]);
+        out.push_str(&digits[..count(decpt)]);
         out.push('.');
-        out.push_str(&digits[decpt as usize..]);
+        out.push_str(&digits[count(decpt)..]);
     }
     out
 }
@@ -196,7 +200,7 @@ fn resolve(s: &[char]) -> Tag {
         Tag::Timestamp
     } else if s == ['='] {
         Tag::Value
-    } else if matches!(s, ['!'] | ['&'] | ['*']) {
+    } else if matches!(s, ['!' | '&' | '*']) {
         Tag::Yaml
     } else {
         Tag::Str
@@ -894,12 +898,12 @@ impl Emitter {
                     start = end + 1;
                 }
             }
-            // Python computes `column + (end - start)` with start possibly end + 1 (just after
-            // an escape), hence the signed arithmetic.
+            // Python computes `column + (end - start) > width` with start possibly end + 1 (just
+            // after an escape); rearranged so that nothing goes below zero.
             if 0 < end
                 && end + 1 < text.len()
                 && (ch == Some(' ') || start >= end)
-                && self.column as isize + (end as isize - start as isize) > BEST_WIDTH as isize
+                && self.column + end > BEST_WIDTH + start
                 && split
             {
                 if start < end {
@@ -1228,12 +1232,12 @@ mod tests {
             (1e16, "1.0e+16"),
             (1e-4, "0.0001"),
             (1.5e-7, "1.5e-07"),
-            (123456789.123, "123456789.123"),
-            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (123_456_789.123, "123456789.123"),
+            (1.797_693_134_862_315_7e308, "1.7976931348623157e+308"),
             (5e-324, "5.0e-324"),
             (f64::INFINITY, ".inf"),
             // An exact tie between two shortest candidates: Python rounds half to even.
-            (2055194078425021.2, "2055194078425021.2"),
+            (2_055_194_078_425_021.2, "2055194078425021.2"),
         ];
         for (x, expected) in cases {
             assert_eq!(represent_float(x), expected, "{x:e}");

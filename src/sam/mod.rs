@@ -2,9 +2,9 @@
 //! (rust-cargolambda) function or layer is built by `sam build` in a folder of its own, at the
 //! same time as cargo, and joined to samrs's build before the one swap.
 
-pub mod merge;
-pub mod plan;
-pub mod run;
+pub(crate) mod merge;
+pub(crate) mod plan;
+pub(crate) mod run;
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,7 @@ use run::{SamJob, SamReport, move_artifacts};
 
 /// Finds `sam` on PATH for the resources it builds; without it, one message names them all
 /// and both ways out, before any work.
-pub fn find_sam(handoff: &Handoff, settings: &Settings) -> Result<PathBuf> {
+pub(crate) fn find_sam(handoff: &Handoff, settings: &Settings) -> Result<PathBuf> {
     if let Some(sam) = settings.find_program("sam") {
         return Ok(sam);
     }
@@ -61,7 +61,7 @@ pub fn find_sam(handoff: &Handoff, settings: &Settings) -> Result<PathBuf> {
 }
 
 /// Both parts' outcomes as one: a failure of either fails the build, saying which part.
-pub fn join_parts(
+pub(crate) fn join_parts(
     cargo: Result<BuildReport>,
     sam: Option<Result<SamReport>>,
     settings: &Settings,
@@ -88,7 +88,7 @@ pub fn join_parts(
 }
 
 /// Moves sam's artifacts into the staging folder and says what it built where.
-pub fn assemble(
+pub(crate) fn assemble(
     project: &Project,
     job: &SamJob,
     report: &SamReport,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde_yaml::Value;
 
+use crate::paths;
 use crate::plan::{
     FunctionRef, PlanError, buildable_functions, builds_with_cargo, find_function,
     layer_builds_with_cargo,
@@ -15,7 +16,7 @@ use crate::template::{Function, FunctionKind, Layer, Project, value_text};
 
 /// A resource built by `sam build`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SamResource {
+pub(crate) struct SamResource {
     pub full_path: String,
     pub logical_id: String,
     /// Index of the declaring stack in `Project::stacks`.
@@ -30,7 +31,7 @@ pub struct SamResource {
 
 /// How `sam build` is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invocation {
+pub(crate) enum Invocation {
     /// `sam build <id>`: the user named a resource sam builds alone, with its layers.
     Resource(String),
     /// `sam build --exclude …`: everything but these logical ids (samrs's resources, and
@@ -40,14 +41,14 @@ pub enum Invocation {
 
 /// sam's part of a build.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handoff {
+pub(crate) struct Handoff {
     pub resources: Vec<SamResource>,
     pub invocation: Invocation,
 }
 
 /// Plans sam's part for the user's selection (a resource id, or everything not excluded);
 /// `None` when every resource to build is samrs's.
-pub fn plan_handoff(
+pub(crate) fn plan_handoff(
     project: &Project,
     resource_id: Option<&str>,
     exclude: &[String],
@@ -131,7 +132,7 @@ pub fn plan_handoff(
 /// A layer `sam build` builds: one with a BuildMethod, not a `.zip`, not `SkipBuild`.
 fn is_buildable_layer(layer: &Layer) -> bool {
     !matches!(layer.build_method(), None | Some(Value::Null))
-        && !layer.content_uri.ends_with(".zip")
+        && !paths::is_zip(&layer.content_uri)
         && layer.metadata.get("SkipBuild") != Some(&Value::Bool(true))
 }
 
@@ -242,7 +243,7 @@ fn layer_resource(layer: &Layer) -> SamResource {
 /// The options of sam's part, from samrs's resolved settings: paths are absolute; sam's build
 /// and cache folders are its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SamOptions {
+pub(crate) struct SamOptions {
     pub template_file: PathBuf,
     pub build_dir: PathBuf,
     pub cache_dir: PathBuf,
@@ -272,7 +273,7 @@ pub struct SamOptions {
 }
 
 /// The arguments after `sam`. The result is read from `--output json` on stdout.
-pub fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsString> {
+pub(crate) fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["build".into()];
     let flag = |args: &mut Vec<OsString>, name: &str, value: OsString| {
         args.push(name.into());
@@ -380,7 +381,7 @@ pub fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsString> 
 }
 
 /// The resolved parameter overrides as the YAML map sam reads from `file://`.
-pub fn parameters_yaml(overrides: &indexmap::IndexMap<String, String>) -> String {
+pub(crate) fn parameters_yaml(overrides: &indexmap::IndexMap<String, String>) -> String {
     let map: serde_yaml::Mapping = overrides
         .iter()
         .map(|(k, v)| (Value::String(k.clone()), Value::String(v.clone())))
@@ -471,7 +472,7 @@ mod tests {
         let p = project(&[("/p/template.yaml", MIXED)]);
         let excluded: Vec<String> = ["Py", "Make", "Web", "Img", "Config", "PyLayer", "Node"]
             .iter()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect();
         assert_eq!(plan_handoff(&p, None, &excluded).expect("plans"), None);
     }

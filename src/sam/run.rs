@@ -19,12 +19,12 @@ use crate::settings::Settings;
 use crate::ui::Ui;
 
 /// How samrs shows a line of sam's output.
-pub const SAM_PREFIX: &str = "[sam] ";
+pub(crate) const SAM_PREFIX: &str = "[sam] ";
 
 /// sam's own folder: `<staging>.sam/` with `build/`, the `build.toml` sam reads and rewrites,
 /// and the files samrs passes it. Removed when dropped.
 #[derive(Debug)]
-pub struct SamWork {
+pub(crate) struct SamWork {
     pub dir: PathBuf,
     pub build_dir: PathBuf,
     pub build_toml: PathBuf,
@@ -33,7 +33,7 @@ pub struct SamWork {
 impl SamWork {
     /// Creates the folder beside `staging`, with a copy of the live build.toml so that sam
     /// keeps the UUIDs (and `--cached` hashes) of its definitions.
-    pub fn create(staging: &Path, live_build_toml: &Path) -> Result<SamWork> {
+    pub(crate) fn create(staging: &Path, live_build_toml: &Path) -> Result<SamWork> {
         let mut name = staging.as_os_str().to_owned();
         name.push(".sam");
         let dir = PathBuf::from(name);
@@ -61,7 +61,7 @@ impl SamWork {
     }
 
     /// Writes a file for sam into the folder and returns its path.
-    pub fn write(&self, name: &str, text: &str) -> Result<PathBuf> {
+    pub(crate) fn write(&self, name: &str, text: &str) -> Result<PathBuf> {
         let path = self.dir.join(name);
         fs::write(&path, text).with_context(|| format!("Unable to write {}", path.display()))?;
         Ok(path)
@@ -76,7 +76,7 @@ impl Drop for SamWork {
 
 /// sam's part, ready to run.
 #[derive(Debug)]
-pub struct SamJob {
+pub(crate) struct SamJob {
     pub sam: PathBuf,
     pub args: Vec<OsString>,
     pub cwd: PathBuf,
@@ -84,7 +84,7 @@ pub struct SamJob {
 }
 
 /// Prepares sam's folder and command line from samrs's settings.
-pub fn prepare(
+pub(crate) fn prepare(
     sam: &Path,
     handoff: &Handoff,
     settings: &Settings,
@@ -158,7 +158,7 @@ impl SamReport {
 }
 
 /// Runs sam's part, showing its stderr line by line; fails with sam's own message.
-pub fn run_sam(job: &SamJob, ui: &Ui) -> Result<SamReport> {
+pub(crate) fn run_sam(job: &SamJob, ui: &Ui) -> Result<SamReport> {
     run_command(&job.sam, &job.args, &job.cwd, ui)
 }
 
@@ -260,7 +260,11 @@ impl std::error::Error for SamFailed {}
 /// Moves everything sam built (not its templates) from its build folder into `staging`, at the
 /// same place. `stacks` are the nested stack folders (`Child`, `Child/Grandchild`): their
 /// contents are moved one by one, since samrs has written into them too.
-pub fn move_artifacts(sam_build: &Path, staging: &Path, stacks: &BTreeSet<PathBuf>) -> Result<()> {
+pub(crate) fn move_artifacts(
+    sam_build: &Path,
+    staging: &Path,
+    stacks: &BTreeSet<PathBuf>,
+) -> Result<()> {
     move_level(sam_build, staging, Path::new(""), stacks)
 }
 
@@ -349,6 +353,7 @@ mod tests {
 
     #[test]
     fn sams_json_error_becomes_the_message() {
+        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().expect("tempdir");
         let fake = tmp.path().join("sam");
         fs::write(
@@ -356,7 +361,6 @@ mod tests {
             "#!/bin/sh\necho 'Building codeuri: x' >&2\necho '{\"type\": \"result\", \"status\": \"failure\", \"error\": {\"type\": \"WorkflowFailedError\", \"message\": \"PythonPipBuilder:ResolveDependencies - Could not satisfy the requirement: nope==1\", \"resources\": [\"Py\"]}}'\nexit 1\n",
         )
         .expect("write");
-        use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).expect("chmod");
         let err = run_command(&fake, &[], tmp.path(), &Ui::new(true)).expect_err("fails");
         assert_eq!(

@@ -11,7 +11,7 @@ use serde_yaml::{Mapping, Value};
 mod environment;
 mod overrides;
 
-pub use environment::Environment;
+pub(crate) use environment::Environment;
 
 use crate::cli::BuildArgs;
 use crate::error::UsageError;
@@ -121,7 +121,7 @@ impl From<&Settings> for ProjectOptions {
 
 /// The `[env.build.parameters]` over `[env.global.parameters]` values of a config file.
 #[derive(Debug, Clone, Default)]
-pub struct ConfigValues {
+pub(crate) struct ConfigValues {
     pub file: Option<PathBuf>,
     pub values: Mapping,
 }
@@ -181,15 +181,18 @@ impl ConfigValues {
 }
 
 /// Merges the command line, the environment and the config file into `Settings`.
-pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Result<Settings> {
+pub(crate) fn resolve_settings(
+    args: &BuildArgs,
+    env: &Environment,
+    cwd: &Path,
+) -> Result<Settings> {
     check_refused_options(args)?;
 
     let template_from_cli = args.template_file.clone();
     let config_dir = match &template_from_cli {
         Some(t) => paths::absolute(t, cwd)
             .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| cwd.to_path_buf()),
+            .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf),
         None => cwd.to_path_buf(),
     };
     let config_env = args.config_env.clone().unwrap_or_else(|| "default".into());
@@ -295,10 +298,10 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
         None => config.string("region")?,
     };
 
-    let override_items = if !args.parameter_overrides.is_empty() {
-        args.parameter_overrides.clone()
-    } else {
+    let override_items = if args.parameter_overrides.is_empty() {
         config_parameter_overrides(&config)?
+    } else {
+        args.parameter_overrides.clone()
     };
     let parameter_overrides = parse_parameter_overrides(&override_items, cwd)
         .map_err(|e| usage(format!("Invalid value for '--parameter-overrides': {e}")))?;
@@ -370,7 +373,7 @@ pub fn resolve_settings(args: &BuildArgs, env: &Environment, cwd: &Path) -> Resu
 /// `--save-params`: writes the options given on the command line into
 /// `[<env>.build.parameters]` of the config file (created if missing) and the region into
 /// `[<env>.global.parameters]`, as SAM does. Returns the line to log.
-pub fn save_params(args: &BuildArgs, settings: &Settings) -> Result<String> {
+pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<String> {
     let path = settings
         .config_file
         .clone()

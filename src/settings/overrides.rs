@@ -13,7 +13,7 @@ const OVERRIDES_EXAMPLES: &str = "It must look something like 'ParameterKey=KeyP
 
 /// Parses `--parameter-overrides` values (each CLI word is one item) into name → value.
 /// Errors use SAM's wording: "<item> is not a valid format. It must look something like 'ParameterKey=KeyPairName,ParameterValue=MyKey ParameterKey=InstanceType,ParameterValue=t1.micro', 'KeyPairName=MyKey InstanceType=t1.micro', or 'file://MyParams.yaml'".
-pub fn parse_parameter_overrides(
+pub(super) fn parse_parameter_overrides(
     items: &[String],
     base_dir: &Path,
 ) -> Result<IndexMap<String, String>, String> {
@@ -291,7 +291,7 @@ mod tests {
     use super::*;
 
     fn overrides(items: &[&str]) -> Result<IndexMap<String, String>, String> {
-        let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+        let items: Vec<String> = items.iter().map(std::string::ToString::to_string).collect();
         parse_parameter_overrides(&items, Path::new("/nonexistent"))
     }
 

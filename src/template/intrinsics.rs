@@ -956,7 +956,7 @@ Fn:
 "#,
         );
         let expected = yaml(
-            r#"
+            r"
 Fn:
   Type: AWS::Serverless::Function
   Properties:
@@ -965,7 +965,7 @@ Fn:
     Handler: bootstrap
   Metadata:
     BuildProperties: {Binary: fn2-5}
-"#,
+",
         );
         assert_eq!(resolved, expected);
         assert_eq!(

@@ -26,7 +26,9 @@ pub struct ProjectOptions {
     pub template_file: PathBuf,
     /// `--base-dir`, absolute: relative CodeUris are joined to it instead of the template's folder.
     pub base_dir: Option<PathBuf>,
+    /// `--parameter-overrides`, name → value.
     pub parameter_overrides: IndexMap<String, String>,
+    /// `--region` (`AWS::Region`).
     pub region: Option<String>,
 }
 
@@ -53,7 +55,7 @@ pub fn load_project_with(
     load_stack(
         options,
         read,
-        Vec::new(),
+        &[],
         &options.template_file,
         &options.parameter_overrides,
         &mut project,
@@ -65,7 +67,7 @@ pub fn load_project_with(
 fn load_stack(
     options: &ProjectOptions,
     read: &dyn Fn(&Path) -> Result<Value>,
-    path: Vec<String>,
+    path: &[String],
     template_file: &Path,
     parameters: &IndexMap<String, String>,
     project: &mut Project,
@@ -79,10 +81,10 @@ fn load_stack(
             kind_of(&document)
         );
     };
-    let dir = template_file
-        .parent()
-        .map(|p| p.canonicalize().unwrap_or_else(|_| p.to_path_buf()))
-        .unwrap_or_else(|| PathBuf::from("/"));
+    let dir = template_file.parent().map_or_else(
+        || PathBuf::from("/"),
+        |p| p.canonicalize().unwrap_or_else(|_| p.to_path_buf()),
+    );
     let canonical = template_file
         .canonicalize()
         .unwrap_or_else(|_| template_file.to_path_buf());
@@ -160,21 +162,26 @@ fn load_stack(
                 Some(&globals),
             )?),
             "AWS::Lambda::Function" => {
-                functions.push(reader.function(logical_id, resource, FunctionKind::Lambda, None)?)
+                functions.push(reader.function(
+                    logical_id,
+                    resource,
+                    FunctionKind::Lambda,
+                    None,
+                )?);
             }
             "AWS::Serverless::WebFunction" => {
-                functions.push(reader.function(logical_id, resource, FunctionKind::Web, None)?)
+                functions.push(reader.function(logical_id, resource, FunctionKind::Web, None)?);
             }
             "AWS::Serverless::LayerVersion" => {
-                layers.push(reader.layer(logical_id, resource, LayerKind::Serverless)?)
+                layers.push(reader.layer(logical_id, resource, LayerKind::Serverless)?);
             }
             "AWS::Lambda::LayerVersion" => {
-                layers.push(reader.layer(logical_id, resource, LayerKind::Lambda)?)
+                layers.push(reader.layer(logical_id, resource, LayerKind::Lambda)?);
             }
             "AWS::Serverless::Application" | "AWS::CloudFormation::Stack" => {
                 match reader.child_stack(logical_id, resource, resource_type)? {
                     ChildStack::Local { file, parameters } => {
-                        child_specs.push((logical_id.to_string(), file, parameters))
+                        child_specs.push((logical_id.to_string(), file, parameters));
                     }
                     ChildStack::Remote => project.remote_stacks.push(RemoteStack {
                         full_path: format!("{prefix}{logical_id}"),
@@ -186,7 +193,7 @@ fn load_stack(
     }
 
     project.stacks.push(Stack {
-        path: path.clone(),
+        path: path.to_vec(),
         template_file: template_file.to_path_buf(),
         dir,
         raw,
@@ -197,12 +204,12 @@ fn load_stack(
 
     chain.push(canonical);
     for (logical_id, file, child_parameters) in child_specs {
-        let mut child_path = path.clone();
+        let mut child_path = path.to_vec();
         child_path.push(logical_id.clone());
         let child = load_stack(
             options,
             read,
-            child_path,
+            &child_path,
             &file,
             &child_parameters,
             project,
@@ -317,7 +324,7 @@ impl ResourceReader<'_> {
         } else if code
             .as_ref()
             .and_then(Value::as_str)
-            .is_some_and(|c| c.ends_with(".zip"))
+            .is_some_and(paths::is_zip)
         {
             Some(SkipReason::Prezipped)
         } else if metadata.get("SkipBuild") == Some(&Value::Bool(true)) {

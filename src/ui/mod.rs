@@ -161,12 +161,14 @@ impl Ui {
     }
 
     /// One line of JSON on stdout (`--output json`).
+    #[expect(clippy::unused_self, reason = "every print goes through the Ui")]
     pub fn json(&self, value: &serde_json::Value) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", python_json(value));
     }
 
     /// The final `Error: …` line on stderr.
+    #[expect(clippy::unused_self, reason = "every print goes through the Ui")]
     pub fn error(&self, message: &str) {
         eprintln!("Error: {message}");
     }
@@ -217,7 +219,7 @@ impl CargoProgress {
 }
 
 /// JSON text with Python's `json.dumps` separators (`", "`, `": "`) and ASCII escapes.
-pub fn python_json(value: &serde_json::Value) -> String {
+pub(crate) fn python_json(value: &serde_json::Value) -> String {
     let mut out = String::new();
     write_json(value, &mut out);
     out

@@ -101,7 +101,7 @@ impl Ui {
                         target.runtime.as_str(),
                         target.architecture.as_str()
                     ),
-                    format!("{:.1} MiB", folder_size(&dir) as f64 / (1024.0 * 1024.0)),
+                    mebibytes(folder_size(&dir)),
                     how.clone(),
                 ]);
             }
@@ -130,7 +130,7 @@ impl Ui {
                 rows.push([
                     id.to_string(),
                     target.trim().to_string(),
-                    format!("{:.1} MiB", folder_size(&dir) as f64 / (1024.0 * 1024.0)),
+                    mebibytes(folder_size(&dir)),
                     how.clone(),
                 ]);
             }
@@ -262,9 +262,18 @@ fn folder_size(dir: &Path) -> u64 {
         .into_iter()
         .filter_map(Result::ok)
         .filter_map(|e| e.metadata().ok())
-        .filter(|m| m.is_file())
+        .filter(std::fs::Metadata::is_file)
         .map(|m| m.len())
         .sum()
+}
+
+/// `12.3 MiB`.
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a tenth of a MiB is all that is shown"
+)]
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// Rows under a header, columns padded to their widest cell (the third right-aligned).

@@ -12,21 +12,23 @@ use std::sync::{Mutex, MutexGuard};
 /// builds of one bin for different targets write the same `target/lambda/<bin>/bootstrap`.
 static CARGO_LOCK: Mutex<()> = Mutex::new(());
 
-pub fn cargo_lock() -> MutexGuard<'static, ()> {
-    CARGO_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+pub(crate) fn cargo_lock() -> MutexGuard<'static, ()> {
+    CARGO_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The target folder all fixture builds share, so dependencies compile once per target.
-pub fn shared_target_dir() -> PathBuf {
+pub(crate) fn shared_target_dir() -> PathBuf {
     repo_root().join("target").join("fixtures-target")
 }
 
 /// PATH with the tools folder first: `SAMRS_TOOLS_BIN`, else `<repo>/.ci/venv/bin`.
-pub fn tools_path() -> OsString {
+pub(crate) fn tools_path() -> OsString {
     let mut dirs = Vec::new();
     if let Some(bin) = std::env::var_os("SAMRS_TOOLS_BIN") {
         dirs.push(PathBuf::from(bin));
@@ -43,17 +45,16 @@ pub fn tools_path() -> OsString {
 }
 
 /// Fails the test with the fix when a real tool is missing.
-pub fn require_tool(name: &str) {
+pub(crate) fn require_tool(name: &str) {
     let path = tools_path();
-    if which::which_in(name, Some(&path), ".").is_err() {
-        panic!(
-            "`{name}` is not on PATH. Run `scripts/ensure-tools` (or `scripts/test`, which runs it), or set SAMRS_TOOLS_BIN to the folder that holds it."
-        );
-    }
+    assert!(
+        which::which_in(name, Some(&path), ".").is_ok(),
+        "`{name}` is not on PATH. Run `scripts/ensure-tools` (or `scripts/test`, which runs it), or set SAMRS_TOOLS_BIN to the folder that holds it."
+    );
 }
 
 /// Copies a fixture into a fresh temporary folder (without `target/` or `.aws-sam/`).
-pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+pub(crate) fn copy_fixture(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::Builder::new()
         .prefix(&format!("samrs-{name}-"))
         .tempdir()
@@ -62,7 +63,7 @@ pub fn copy_fixture(name: &str) -> tempfile::TempDir {
     tmp
 }
 
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from).into_iter().filter_entry(|e| {
         let name = e.file_name().to_string_lossy();
         name != "target" && name != ".aws-sam"
@@ -95,18 +96,18 @@ fn samrs_command(dir: &Path, path: &std::ffi::OsStr, target: &Path) -> Command {
 }
 
 /// A `samrs` command in `dir` with the tool PATH and the shared target folder.
-pub fn samrs(dir: &Path) -> Command {
+pub(crate) fn samrs(dir: &Path) -> Command {
     samrs_command(dir, &tools_path(), &shared_target_dir())
 }
 
 /// The result of a run, with text outputs.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
-pub fn run(command: &mut Command) -> Run {
+pub(crate) fn run(command: &mut Command) -> Run {
     let Output {
         status,
         stdout,
@@ -126,7 +127,7 @@ pub fn run(command: &mut Command) -> Run {
 }
 
 /// `run` that also asserts success, printing both streams when it fails.
-pub fn run_ok(command: &mut Command) -> Run {
+pub(crate) fn run_ok(command: &mut Command) -> Run {
     let run = run(command);
     assert_eq!(
         run.code, 0,
@@ -137,10 +138,10 @@ pub fn run_ok(command: &mut Command) -> Run {
 }
 
 /// SAM's success banner for the default build folder.
-pub const SUCCESS_STDOUT: &str = "\nBuild Succeeded\n\nBuilt Artifacts  : .aws-sam/build\nBuilt Template   : .aws-sam/build/template.yaml\n\nCommands you can use next\n=========================\n[*] Validate SAM template: sam validate\n[*] Invoke Function: sam local invoke\n[*] Test Function in the Cloud: sam sync --stack-name {{stack-name}} --watch\n[*] Deploy: sam deploy --guided\n";
+pub(crate) const SUCCESS_STDOUT: &str = "\nBuild Succeeded\n\nBuilt Artifacts  : .aws-sam/build\nBuilt Template   : .aws-sam/build/template.yaml\n\nCommands you can use next\n=========================\n[*] Validate SAM template: sam validate\n[*] Invoke Function: sam local invoke\n[*] Test Function in the Cloud: sam sync --stack-name {{stack-name}} --watch\n[*] Deploy: sam deploy --guided\n";
 
 /// Relative paths and mode bits of every file under `dir`, sorted.
-pub fn tree(dir: &Path) -> Vec<(String, u32)> {
+pub(crate) fn tree(dir: &Path) -> Vec<(String, u32)> {
     use std::os::unix::fs::PermissionsExt;
     let mut files: Vec<(String, u32)> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -162,7 +163,7 @@ pub fn tree(dir: &Path) -> Vec<(String, u32)> {
 }
 
 /// Every file under `dir` with its bytes, for "nothing changed" checks.
-pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     tree(dir)
         .into_iter()
         .map(|(path, _)| {
@@ -172,18 +173,18 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-pub fn read_yaml(path: &Path) -> serde_yaml::Value {
+pub(crate) fn read_yaml(path: &Path) -> serde_yaml::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_yaml::from_str(&text).expect("valid YAML")
 }
 
-pub fn read_toml(path: &Path) -> toml::Table {
+pub(crate) fn read_toml(path: &Path) -> toml::Table {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.parse().expect("valid TOML")
 }
 
 /// The ELF machine of a file: 62 = x86-64, 183 = aarch64.
-pub fn elf_machine(path: &Path) -> u16 {
+pub(crate) fn elf_machine(path: &Path) -> u16 {
     let bytes = std::fs::read(path).expect("read bootstrap");
     assert_eq!(
         &bytes[..4],
@@ -194,14 +195,14 @@ pub fn elf_machine(path: &Path) -> u16 {
     u16::from_le_bytes([bytes[18], bytes[19]])
 }
 
-pub const EM_X86_64: u16 = 62;
-pub const EM_AARCH64: u16 = 183;
+pub(crate) const EM_X86_64: u16 = 62;
+pub(crate) const EM_AARCH64: u16 = 183;
 
 /// A folder with a fake `cargo-lambda` that logs each call (cwd, CARGO_TARGET_DIR, args) to
 /// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
 /// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
 /// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b`, `FAKE_PAD=N` adds N bytes to each binary.
-pub fn fake_cargo_lambda() -> tempfile::TempDir {
+pub(crate) fn fake_cargo_lambda() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("temp dir");
     let script = r#"#!/usr/bin/env bash
@@ -239,7 +240,7 @@ done
 }
 
 /// A `samrs` command that finds the fake cargo-lambda first and logs to `log`.
-pub fn samrs_with_fake(dir: &Path, fake: &Path, log: &Path, target: &Path) -> Command {
+pub(crate) fn samrs_with_fake(dir: &Path, fake: &Path, log: &Path, target: &Path) -> Command {
     let mut paths = vec![fake.to_path_buf()];
     if let Some(path) = std::env::var_os("PATH") {
         paths.extend(std::env::split_paths(&path).filter(|p| !p.join("cargo-lambda").exists()));
@@ -251,7 +252,7 @@ pub fn samrs_with_fake(dir: &Path, fake: &Path, log: &Path, target: &Path) -> Co
 }
 
 /// The calls the fake cargo-lambda logged: (cwd, CARGO_TARGET_DIR, args).
-pub fn fake_calls(log: &Path) -> Vec<(String, String, String)> {
+pub(crate) fn fake_calls(log: &Path) -> Vec<(String, String, String)> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
