@@ -3,12 +3,12 @@
 //! here as SAM reports it (before or during the build).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 
-use crate::cargo::{self, interrupted, interrupted_error};
+use crate::cargo::{self, BuildReport, CargoError, interrupted};
 use crate::cli::{self, BuildArgs, Command, Parsed};
 use crate::error::{Failure, UsageError};
 use crate::output::layout::place_binary;
@@ -22,6 +22,7 @@ use crate::plan::{
 use crate::sam;
 use crate::sam::merge::{merge_build_toml, resource_order};
 use crate::sam::plan::{Handoff, plan_handoff};
+use crate::sam::run::{SamJob, SamReport};
 use crate::settings::{Environment, Settings, resolve_settings, save_params};
 use crate::store::write_atomically;
 use crate::template::{Project, ProjectOptions, load_project};
@@ -55,12 +56,12 @@ fn build_command(args: &BuildArgs, env: &Environment, ui: &mut Ui) -> Result<(),
     cargo::install_interrupt_handler();
     let cwd = std::env::current_dir()
         .context("Unable to read the current folder")
-        .map_err(Failure::Setup)?;
-    let settings = resolve_settings(args, env, &cwd).map_err(Failure::setup)?;
+        .map_err(Failure::Settings)?;
+    let settings = resolve_settings(args, env, &cwd).map_err(Failure::settings)?;
     ui.format = settings.output;
     ui.debug = settings.debug;
     if settings.save_params {
-        let line = save_params(args, &settings).map_err(Failure::Setup)?;
+        let line = save_params(args, &settings).map_err(Failure::Settings)?;
         ui.log(&line);
     }
     build(&settings, ui)
@@ -70,7 +71,7 @@ fn build_command(args: &BuildArgs, env: &Environment, ui: &mut Ui) -> Result<(),
 pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let started = Instant::now();
     ui.settings_notices(settings);
-    let project = load_project(&ProjectOptions::from(settings)).map_err(Failure::Setup)?;
+    let project = load_project(&ProjectOptions::from(settings)).map_err(Failure::Template)?;
     ui.debug(&format!(
         "Template loaded: {} stack(s) in {:.1} ms",
         project.stacks.len(),
@@ -79,7 +80,7 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let handoff = hand_off(&project, settings, ui)?;
     let (selection, functions, layers) = choose(&project, settings, ui)?;
 
-    let _lock = claim_build_dir(settings, ui).map_err(Failure::Setup)?;
+    let _lock = claim_build_dir(settings, ui).map_err(Failure::BuildDir)?;
     let build_toml_path = build_toml::path(settings);
     let previous_text = std::fs::read_to_string(&build_toml_path).unwrap_or_default();
     let previous = build_toml::read_previous(&build_toml_path).unwrap_or_else(|e| {
@@ -97,48 +98,30 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     );
     if settings.cached {
         ui.log("Starting Build use cache");
-        cache::judge(&mut plan, settings, ui).map_err(Failure::Build)?;
+        cache::judge(&mut plan, settings, ui).map_err(Failure::Output)?;
     }
 
-    let staging = Staging::create(&settings.build_dir).map_err(Failure::Build)?;
-    cache::restore_hits(&plan, &settings.cache_dir, &staging.dir).map_err(Failure::Build)?;
+    let staging = Staging::create(&settings.build_dir).map_err(Failure::Output)?;
+    cache::restore_hits(&plan, &settings.cache_dir, &staging.dir).map_err(Failure::Output)?;
     let sam_job = match &handoff {
         Some((handoff, sam)) => Some(
             sam::run::prepare(sam, handoff, settings, &staging.dir, &build_toml_path)
-                .map_err(Failure::Build)?,
+                .map_err(Failure::Sam)?,
         ),
         None => None,
     };
-    // sam's part runs while cargo compiles.
-    let (cargo_result, sam_result) = std::thread::scope(|scope| {
-        let sam_part = sam_job
-            .as_ref()
-            .map(|job| scope.spawn(|| sam::run::run_sam(job, ui)));
-        let cargo_result = cargo::build(&plan, settings, ui, &|built| {
-            place_binary(&staging.dir, &plan, built.artifact, &built.bin, &built.path)
-        });
-        let sam_result = sam_part.map(|part| {
-            part.join()
-                .unwrap_or_else(|_| Err(anyhow!("sam build's part stopped unexpectedly")))
-        });
-        (cargo_result, sam_result)
-    });
-    if interrupted() {
-        return Err(Failure::Build(interrupted_error(settings)));
-    }
-    let (report, sam_report) =
-        sam::join_parts(cargo_result, sam_result, settings).map_err(Failure::Build)?;
+    let (report, sam_report) = compile(&plan, sam_job.as_ref(), &staging.dir, settings, ui)?;
     let sam_build = match (&sam_job, &sam_report) {
         (Some(job), Some(sam_report)) => {
-            Some(sam::assemble(&project, job, sam_report, &staging.dir).map_err(Failure::Build)?)
+            Some(sam::assemble(&project, job, sam_report, &staging.dir).map_err(Failure::Sam)?)
         }
         _ => None,
     };
-    write_templates(&plan, settings, &staging.dir, sam_build.as_ref()).map_err(Failure::Build)?;
+    write_templates(&plan, settings, &staging.dir, sam_build.as_ref()).map_err(Failure::Output)?;
     if interrupted() {
-        return Err(Failure::Build(interrupted_error(settings)));
+        return Err(interruption(settings));
     }
-    staging.commit().map_err(Failure::Build)?;
+    staging.commit().map_err(Failure::Output)?;
     if settings.cached {
         cache::store_misses(&mut plan, settings, ui);
     }
@@ -148,7 +131,7 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
             let sam_text = std::fs::read_to_string(&job.work.build_toml).unwrap_or_default();
             text = merge_build_toml(&text, &sam_text, &previous_text, &resource_order(&project));
         }
-        write_atomically(&build_toml_path, text).map_err(Failure::Build)?;
+        write_atomically(&build_toml_path, text).map_err(Failure::Output)?;
     }
 
     ui.summary(&plan, &report, sam_report.as_ref(), settings);
@@ -160,6 +143,38 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Runs cargo, and sam's part (if any) at the same time; binaries go into `staging` as they
+/// are built.
+fn compile(
+    plan: &BuildPlan,
+    sam_job: Option<&SamJob>,
+    staging: &Path,
+    settings: &Settings,
+    ui: &Ui,
+) -> Result<(BuildReport, Option<SamReport>), Failure> {
+    let (cargo_result, sam_result) = std::thread::scope(|scope| {
+        let sam_part = sam_job.map(|job| scope.spawn(|| sam::run::run_sam(job, ui)));
+        let cargo_result = cargo::build(plan, settings, ui, &|built| {
+            place_binary(staging, plan, built.artifact, &built.bin, &built.path)
+        });
+        let sam_result = sam_part.map(|part| {
+            part.join()
+                .unwrap_or_else(|_| Err(anyhow!("sam build's part stopped unexpectedly")))
+        });
+        (cargo_result, sam_result)
+    });
+    if interrupted() {
+        return Err(interruption(settings));
+    }
+    sam::join_parts(cargo_result, sam_result, settings)
+}
+
+/// The failure of a build stopped by SIGINT or SIGTERM.
+fn interruption(settings: &Settings) -> Failure {
+    let build_dir = settings.build_dir_shown.clone();
+    Failure::Cargo(CargoError::Interrupted { build_dir })
+}
+
 /// sam's part of the build (every resource sam would build that is not Rust) with the `sam`
 /// that builds it; without sam, the build stops here. With no sam part, samrs prints SAM's
 /// warnings about skipped resources itself (sam prints them otherwise).
@@ -169,9 +184,7 @@ fn hand_off(
     ui: &Ui,
 ) -> Result<Option<(Handoff, PathBuf)>, Failure> {
     let resource_id = settings.resource_id.as_deref();
-    let Some(handoff) =
-        plan_handoff(project, resource_id, &settings.exclude).map_err(Failure::from_plan)?
-    else {
+    let Some(handoff) = plan_handoff(project, resource_id, &settings.exclude)? else {
         ui.skipped_resources(project);
         if settings.passthrough.use_container {
             ui.warn("--use-container has no effect here: samrs builds Rust functions and layers natively with cargo-lambda and zig, and nothing in this build is handed to sam build");
@@ -181,7 +194,7 @@ fn hand_off(
     for hint in handoff.resources.iter().filter_map(|r| r.hint.as_ref()) {
         ui.warn(hint);
     }
-    let sam = sam::find_sam(&handoff, settings).map_err(Failure::Setup)?;
+    let sam = sam::find_sam(&handoff, settings).map_err(Failure::Settings)?;
     Ok(Some((handoff, sam)))
 }
 
@@ -199,17 +212,16 @@ fn choose(
             // build, and only creates the (empty) folder when there was none, as SAM leaves it.
             let _ = std::fs::create_dir_all(&settings.build_dir);
         }
-        Failure::from_plan(e)
+        Failure::Plan(e)
     })?;
     for notice in &selection.notices {
         ui.warn(notice);
     }
-    let functions = check_functions(project, &selection).map_err(Failure::from_plan)?;
+    let functions = check_functions(project, &selection)?;
     let raw_code_uri = settings.base_dir.is_some();
-    let layers = select_layers(project, resource_id, &settings.exclude, raw_code_uri)
-        .map_err(Failure::from_plan)?;
+    let layers = select_layers(project, resource_id, &settings.exclude, raw_code_uri)?;
     if !layers.is_empty() {
-        confirm_layer_beta(settings, project, &layers, ui).map_err(Failure::Setup)?;
+        confirm_layer_beta(settings, project, &layers, ui).map_err(Failure::Settings)?;
     }
     Ok((selection, functions, layers))
 }

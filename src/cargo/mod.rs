@@ -12,15 +12,60 @@ pub(crate) mod unify;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
 pub(crate) use metadata::read_packages;
 pub(crate) use process::{install_interrupt_handler, interrupted};
-pub(crate) use runner::interrupted_error;
 
-use crate::plan::{Artifact, BuildPlan, CargoBuild, plan_cargo_builds};
+use crate::plan::{Artifact, BuildPlan, CargoBuild, PlanError, plan_cargo_builds};
 use crate::settings::Settings;
 use crate::ui::Ui;
+
+/// How the cargo stage failed. All of it happens during the build, as SAM reports it.
+#[derive(Debug)]
+pub enum CargoError {
+    /// A run cannot be planned: no usable package or binary in a CodeUri folder.
+    Plan(PlanError),
+    /// Before any run: a missing CodeUri folder or tool, or `cargo metadata` failed.
+    Prepare(anyhow::Error),
+    /// cargo could not be started or waited for.
+    Run(anyhow::Error),
+    /// `cargo lambda build` failed; `message` holds its command, status and output.
+    Compile {
+        /// The full paths of the resources the run was for.
+        resources: Vec<String>,
+        /// What is shown to the user.
+        message: String,
+    },
+    /// cargo-lambda left no usable binary, or one that cannot run on the target.
+    Binary(anyhow::Error),
+    /// A built binary could not be placed.
+    Place(anyhow::Error),
+    /// SIGINT or SIGTERM stopped cargo.
+    Interrupted {
+        /// The build folder as the user sees it (it is left as it was).
+        build_dir: String,
+    },
+}
+
+impl std::fmt::Display for CargoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CargoError::Plan(e) => write!(f, "{e}"),
+            CargoError::Prepare(e)
+            | CargoError::Run(e)
+            | CargoError::Binary(e)
+            | CargoError::Place(e) => write!(f, "{e:#}"),
+            CargoError::Compile { message, .. } => f.write_str(message),
+            CargoError::Interrupted { build_dir } => write!(
+                f,
+                "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {build_dir} is unchanged"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CargoError {}
 
 /// One binary a cargo run produced for an artifact, checked against the artifact's target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,25 +104,28 @@ pub(crate) fn build(
     settings: &Settings,
     ui: &Ui,
     place: &(dyn Fn(&Built) -> Result<()> + Sync),
-) -> Result<BuildReport> {
+) -> Result<BuildReport, CargoError> {
     if !plan.needs_cargo() {
         return Ok(BuildReport::default());
     }
     let runs = plan_runs(plan, settings)?;
-    let tools = tools::find_tools(settings)?;
+    let tools = tools::find_tools(settings).map_err(CargoError::Prepare)?;
     let runs = runner::share_workspace_runs(&tools, runs, ui);
     let built = runner::run_all(&tools, &runs, plan, settings, ui, place)?;
     Ok(BuildReport { runs, built })
 }
 
 /// The cargo runs for every artifact cargo has to build, from the packages in their folders.
-pub(crate) fn plan_runs(plan: &BuildPlan, settings: &Settings) -> Result<Vec<CargoBuild>> {
+pub(crate) fn plan_runs(
+    plan: &BuildPlan,
+    settings: &Settings,
+) -> Result<Vec<CargoBuild>, CargoError> {
     let dirs: Vec<(&Path, &str)> = plan
         .artifacts()
         .filter(|a| plan.needs_build(*a))
         .map(|a| (plan.code_dir(a), plan.names(a)[0]))
         .collect();
-    let packages = read_packages(dirs, &settings.env)?;
+    let packages = read_packages(dirs, &settings.env).map_err(CargoError::Prepare)?;
     plan_cargo_builds(
         plan.project,
         &plan.definitions,
@@ -85,5 +133,5 @@ pub(crate) fn plan_runs(plan: &BuildPlan, settings: &Settings) -> Result<Vec<Car
         &packages,
         settings.profile,
     )
-    .map_err(|e| anyhow!(e.message))
+    .map_err(CargoError::Plan)
 }

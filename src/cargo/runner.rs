@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::cargo::Built;
 use crate::cargo::elf::{check_bootstrap, read_elf};
 use crate::cargo::process::{describe_status, interrupted, run_streaming};
 use crate::cargo::tools::{Tools, zig_available};
 use crate::cargo::unify::features_unify;
+use crate::cargo::{Built, CargoError};
 use crate::plan::{Artifact, BuildPlan, CargoBuild, merge_builds, merge_candidates};
 use crate::settings::Settings;
 use crate::ui::Ui;
@@ -68,7 +68,7 @@ pub(crate) fn run_all(
     settings: &Settings,
     ui: &Ui,
     place: &(dyn Fn(&Built) -> Result<()> + Sync),
-) -> Result<Vec<Built>> {
+) -> Result<Vec<Built>, CargoError> {
     let mut lanes: Vec<Vec<usize>> = Vec::new();
     for (index, build) in builds.iter().enumerate() {
         match lanes
@@ -79,7 +79,7 @@ pub(crate) fn run_all(
             None => lanes.push(vec![index]),
         }
     }
-    let run_lane = |lane: &[usize], jobs: Option<usize>| -> Result<Vec<Built>> {
+    let run_lane = |lane: &[usize], jobs: Option<usize>| -> Result<Vec<Built>, CargoError> {
         let mut built = Vec::new();
         for &run in lane {
             let build = &builds[run];
@@ -88,11 +88,12 @@ pub(crate) fn run_all(
                 let binary = Built {
                     artifact: *artifact,
                     bin: bin.clone(),
-                    path: checked_binary(build, work, *artifact, bin)?,
+                    path: checked_binary(build, work, *artifact, bin)
+                        .map_err(CargoError::Binary)?,
                     run,
                     elapsed,
                 };
-                place(&binary)?;
+                place(&binary).map_err(CargoError::Place)?;
                 built.push(binary);
             }
         }
@@ -108,7 +109,7 @@ pub(crate) fn run_all(
         "Running {} independent build lanes at once, {jobs} cargo job(s) each",
         lanes.len()
     ));
-    let results: Vec<Result<Vec<Built>>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Built>, CargoError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
             .iter()
             .map(|lane| scope.spawn(|| run_lane(lane, Some(jobs))))
@@ -116,8 +117,11 @@ pub(crate) fn run_all(
         handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow!("a build thread stopped unexpectedly")))
+                h.join().unwrap_or_else(|_| {
+                    Err(CargoError::Run(anyhow!(
+                        "a build thread stopped unexpectedly"
+                    )))
+                })
             })
             .collect()
     });
@@ -135,7 +139,7 @@ fn run_cargo_build(
     settings: &Settings,
     jobs: Option<usize>,
     ui: &Ui,
-) -> Result<Duration> {
+) -> Result<Duration, CargoError> {
     let mut seen = Vec::new();
     let mut served = Vec::new();
     for (artifact, _) in &build.outputs {
@@ -172,12 +176,14 @@ fn run_cargo_build(
         Ok(output) => output,
         Err(e) => {
             progress.abandon();
-            return Err(e);
+            return Err(CargoError::Run(e));
         }
     };
     if interrupted() {
         progress.abandon();
-        return Err(interrupted_error(settings));
+        return Err(CargoError::Interrupted {
+            build_dir: settings.build_dir_shown.clone(),
+        });
     }
     if !output.status.success() {
         progress.abandon();
@@ -193,7 +199,10 @@ fn run_cargo_build(
         if message.to_lowercase().contains("zig") && !zig_available(settings) {
             message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
         }
-        return Err(anyhow!(message));
+        return Err(CargoError::Compile {
+            resources: served.iter().map(ToString::to_string).collect(),
+            message,
+        });
     }
     Ok(progress.finish(&format!(
         "Built {} for {} {}",
@@ -227,12 +236,4 @@ fn checked_binary(
         ));
     }
     Ok(path)
-}
-
-/// The error of a build stopped by SIGINT or SIGTERM.
-pub(crate) fn interrupted_error(settings: &Settings) -> anyhow::Error {
-    anyhow!(
-        "Build interrupted (SIGINT or SIGTERM); cargo was stopped and the previous build in {} is unchanged",
-        settings.build_dir_shown
-    )
 }

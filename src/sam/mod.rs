@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 
-use crate::cargo::BuildReport;
+use crate::cargo::{BuildReport, CargoError};
+use crate::error::Failure;
 use crate::settings::Settings;
 use crate::template::Project;
 use merge::{SamBuild, built_by_stack};
@@ -62,10 +63,10 @@ pub(crate) fn find_sam(handoff: &Handoff, settings: &Settings) -> Result<PathBuf
 
 /// Both parts' outcomes as one: a failure of either fails the build, saying which part.
 pub(crate) fn join_parts(
-    cargo: Result<BuildReport>,
+    cargo: Result<BuildReport, CargoError>,
     sam: Option<Result<SamReport>>,
     settings: &Settings,
-) -> Result<(BuildReport, Option<SamReport>)> {
+) -> Result<(BuildReport, Option<SamReport>), Failure> {
     let unchanged = format!(
         "the previous build in {} is unchanged",
         settings.build_dir_shown
@@ -73,17 +74,17 @@ pub(crate) fn join_parts(
     match (cargo, sam) {
         (Ok(report), sam) => match sam.transpose() {
             Ok(sam) => Ok((report, sam)),
-            Err(e) => Err(e.context(format!(
+            Err(e) => Err(Failure::Sam(e.context(format!(
                 "The part handed to sam build failed (the Rust part built; {unchanged})"
-            ))),
+            )))),
         },
-        (Err(e), None) => Err(e),
-        (Err(e), Some(Ok(_))) => Err(e.context(format!(
+        (Err(e), None) => Err(Failure::Cargo(e)),
+        (Err(e), Some(Ok(_))) => Err(Failure::Sam(anyhow::Error::new(e).context(format!(
             "The Rust part failed (sam build's part built; {unchanged})"
+        )))),
+        (Err(cargo), Some(Err(sam))) => Err(Failure::Sam(anyhow!(
+            "Both parts failed ({unchanged}).\nThe Rust part: {cargo}\nThe part handed to sam build: {sam:#}"
         ))),
-        (Err(cargo), Some(Err(sam))) => Err(anyhow!(
-            "Both parts failed ({unchanged}).\nThe Rust part: {cargo:#}\nThe part handed to sam build: {sam:#}"
-        )),
     }
 }
 

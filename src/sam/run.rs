@@ -239,7 +239,7 @@ fn run_command(sam: &Path, args: &[OsString], cwd: &Path, ui: &Ui) -> Result<Sam
 /// sam build's own failure, from its JSON result: its error type, message and the resources
 /// it blames (for samrs's `--output json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SamFailed {
+pub(crate) struct SamFailed {
     pub kind: String,
     pub message: String,
     pub resources: Vec<String>,

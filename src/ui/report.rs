@@ -202,19 +202,21 @@ impl Ui {
                     "\nUsage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]\nTry 'samrs build -h' for help.\n"
                 );
             }
-            Failure::Build(_) if self.format == OutputFormat::Text => self.failure_banner(),
+            _ if failure.during_build() && self.format == OutputFormat::Text => {
+                self.failure_banner();
+            }
             _ => {}
         }
         if self.format == OutputFormat::Json && !matches!(failure, Failure::Usage(_)) {
             // sam's part failing: its error type and the resources it blamed, as sam reports.
             let sam = match failure {
-                Failure::Build(e) => e.downcast_ref::<SamFailed>(),
+                Failure::Sam(e) => e.downcast_ref::<SamFailed>(),
                 _ => None,
             };
-            let kind = match (failure, sam) {
-                (_, Some(sam)) => sam.kind.as_str(),
-                (Failure::Build(_), None) => "BuildError",
-                _ => "UserException",
+            let kind = match sam {
+                Some(sam) => sam.kind.as_str(),
+                None if failure.during_build() => "BuildError",
+                None => "UserException",
             };
             let resources = match sam {
                 Some(sam) if !sam.resources.is_empty() => serde_json::json!(sam.resources),
