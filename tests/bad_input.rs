@@ -1,7 +1,8 @@
-//! Bad and hostile inputs, one table row each: every one must end in exit 1 or 2 (never 0, never a
-//! panic) with an `Error:` message that names the file, resource and property involved, the right
-//! stdout (`\nBuild Failed\n` only for build-phase failures, spec §5.5/§6), and no change to a
-//! previous build or to anything else on disk. Expectations come from the spec, not from samrs.
+//! Bad and hostile inputs, one table row and one named test each: every one must end in exit 1
+//! or 2 (never 0, never a panic) with an `Error:` message that names the file, resource and
+//! property involved, the right stdout (`\nBuild Failed\n` only for build-phase failures, spec
+//! §5.5/§6), and no change to a previous build or to anything else on disk. Expectations come
+//! from the spec, not from samrs.
 //!
 //! Phase (banner or not) for rows the spec's §6 table does not list follows the row of the same
 //! property: Runtime values, Architecture values, CodeUri and BuildProperties/Binary are checked
@@ -1198,45 +1199,125 @@ fn check(case: &Case, fake: &Path) -> Option<Vec<String>> {
     Some(problems)
 }
 
+/// Runs the table row `name` as its own test, so a failing case is named and rerun by name
+/// (`cargo test --test bad_input yaml_syntax_error`). Cases run one at a time, as each is timed.
+fn run_case(name: &str) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name} in the table"));
+    let fake = fake_cargo_lambda();
+    match check(&case, fake.path()) {
+        None => eprintln!("skipped {name}"),
+        Some(problems) => assert!(
+            problems.is_empty(),
+            "{name} (samrs build {}) was not handled well:\n  - {}",
+            case.args.join(" "),
+            problems.join("\n  - ")
+        ),
+    }
+}
+
+/// One `#[test]` per table row, named after it.
+macro_rules! bad_inputs {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                run_case(stringify!($name));
+            }
+        )*
+
+        const NAMED: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+bad_inputs!(
+    yaml_syntax_error,
+    json_syntax_error,
+    document_is_a_list,
+    document_is_a_scalar,
+    document_is_empty,
+    no_resources,
+    resources_empty_map,
+    resources_null,
+    resources_a_list,
+    resource_is_a_string,
+    resource_without_type,
+    properties_a_list,
+    metadata_a_string,
+    globals_not_a_map,
+    globals_unsupported_key_policies,
+    duplicate_resource_key,
+    fn_foreach_in_resources,
+    non_utf8_bytes,
+    huge_document_20000_resources,
+    deeply_nested_5000_levels,
+    billion_laughs_alias_bomb,
+    template_unreadable,
+    template_file_not_found,
+    template_file_is_a_folder,
+    runtime_a_list,
+    runtime_a_number,
+    runtime_unresolvable_intrinsic_map,
+    runtime_ref_without_value,
+    runtime_unknown,
+    runtime_python_with_rust_cargolambda,
+    runtime_missing,
+    handler_missing,
+    handler_empty,
+    handler_a_list,
+    architectures_a_string,
+    architectures_two_items,
+    architectures_x86,
+    architectures_ref_to_missing_parameter,
+    codeuri_a_number,
+    buildproperties_a_string,
+    binary_a_list,
+    binary_ref_without_value,
+    buildmethod_missing,
+    buildmethod_rust_cargo,
+    buildmethod_makefile,
+    unknown_resource_id,
+    codeuri_folder_missing,
+    codeuri_is_a_file,
+    codeuri_without_cargo_toml,
+    broken_cargo_toml,
+    binary_not_in_package,
+    two_bins_and_no_binary,
+    logical_id_dot_dot,
+    logical_id_with_slash,
+    logical_id_absolute_path,
+    nested_stack_location_missing,
+    nested_stack_includes_itself,
+    samconfig_bad_toml,
+    samconfig_without_version,
+    config_file_missing,
+    sam_build_mode_release,
+    unknown_option,
+    two_positionals,
+    parameter_overrides_garbage,
+    build_dir_dot,
+    build_dir_root,
+    use_container,
+    build_image_without_use_container,
+    hook_name_foo,
+);
+
 #[test]
-fn every_bad_input_gets_an_actionable_error_and_changes_nothing() {
+fn every_case_in_the_table_has_its_named_test() {
     let cases = cases();
     assert!(cases.len() >= 40, "only {} cases", cases.len());
-    let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
-    names.sort_unstable();
-    names.dedup();
-    assert_eq!(names.len(), cases.len(), "case names must be unique");
-
-    let fake = fake_cargo_lambda();
-    let mut failures = Vec::new();
-    let (mut passed, mut skipped) = (0, 0);
-    for case in &cases {
-        match check(case, fake.path()) {
-            None => skipped += 1,
-            Some(problems) if problems.is_empty() => {
-                passed += 1;
-            }
-            Some(problems) => {
-                eprintln!("FAIL {}", case.name);
-                failures.push(format!(
-                    "{} (samrs build {}):\n  - {}",
-                    case.name,
-                    case.args.join(" "),
-                    problems.join("\n  - ")
-                ));
-            }
-        }
-    }
-    eprintln!(
-        "{} cases: {passed} passed, {} failed, {skipped} skipped",
-        cases.len(),
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} bad inputs were not handled well:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
+    let mut table: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    table.sort_unstable();
+    let count = table.len();
+    table.dedup();
+    assert_eq!(table.len(), count, "case names must be unique");
+    let mut named = NAMED.to_vec();
+    named.sort_unstable();
+    assert_eq!(named, table, "add each new case to bad_inputs!(…)");
 }
