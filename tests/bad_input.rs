@@ -1303,7 +1303,6 @@ bad_inputs!(
     parameter_overrides_garbage,
     build_dir_dot,
     build_dir_root,
-    use_container,
     build_image_without_use_container,
     hook_name_foo,
 );
