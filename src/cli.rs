@@ -6,9 +6,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-use crate::error::UsageError;
+use crate::error::{BUILD_USAGE, UsageError};
+use crate::suggest::close_matches;
 
 /// samrs: build Rust (cargo-lambda) functions of a SAM project, fast.
 #[derive(Debug, Parser)]
@@ -213,6 +214,8 @@ pub(crate) enum Parsed {
 
 /// Parses the arguments (the program name first); prints the help or version when asked.
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let last = args.last().and_then(|a| a.to_str()).map(str::to_string);
     let error = match Cli::try_parse_from(normalize_args(args)) {
         Ok(cli) => return Parsed::Run(Box::new(cli.command)),
         Err(error) => error,
@@ -226,31 +229,92 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
             let _ = error.print();
             Parsed::MissingCommand
         }
-        _ => Parsed::Invalid(usage_from_clap(&error)),
+        _ => Parsed::Invalid(usage_from_clap(&error, last.as_deref())),
     }
 }
 
-/// clap's error in SAM's (click's) words.
-fn usage_from_clap(error: &clap::Error) -> UsageError {
-    let arg = match error.get(ContextKind::InvalidArg) {
+/// SAM's short options of more than one letter, and the long options they stand for.
+const MULTI_LETTER_SHORTS: [(&str, &str); 4] = [
+    ("-cd", "--cache-dir"),
+    ("-ef", "--container-env-var-file"),
+    ("-bi", "--build-image"),
+    ("-mw", "--mount-with"),
+];
+
+/// Maps SAM's multi-letter short options to their long names (`-cd x` → `--cache-dir x`).
+pub(crate) fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| {
+            let long = MULTI_LETTER_SHORTS
+                .iter()
+                .find(|(short, _)| arg.to_str() == Some(*short))
+                .map(|(_, long)| *long);
+            long.map(OsString::from).unwrap_or(arg)
+        })
+        .collect()
+}
+
+/// A clap parse error in SAM's words (click's), with its "Did you mean" suggestions. `last` is
+/// the last argument as typed, the option that lacks a value if one does.
+fn usage_from_clap(error: &clap::Error, last: Option<&str>) -> UsageError {
+    let context = |kind| match error.get(kind) {
         Some(ContextValue::String(s)) => s.clone(),
         _ => String::new(),
     };
-    let value = match error.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(s)) => s.clone(),
-        _ => String::new(),
+    let usage = match error.get(ContextKind::Usage) {
+        Some(ContextValue::StyledStr(usage)) => usage.to_string(),
+        _ => BUILD_USAGE.to_string(),
     };
+    let arg = context(ContextKind::InvalidArg);
+    // clap names an option with its value placeholder (`--output <text|json>`).
+    let option = arg.split_whitespace().next().unwrap_or_default();
     let message = match error.kind() {
+        ErrorKind::InvalidSubcommand => {
+            let command = context(ContextKind::InvalidSubcommand);
+            match error.get(ContextKind::SuggestedSubcommand) {
+                Some(ContextValue::Strings(names)) if !names.is_empty() => format!(
+                    "No such command '{command}'. Did you mean '{}'?",
+                    names.join("' or '")
+                ),
+                _ => format!(
+                    "No such command '{command}'. samrs has: {} (for the other commands, use sam {command})",
+                    command_names(&usage).join(", ")
+                ),
+            }
+        }
+        ErrorKind::UnknownArgument if arg.starts_with("--") => {
+            let name = arg.split('=').next().unwrap_or_default();
+            let options = long_options(&usage);
+            let mut close = close_matches(name, options.iter().map(String::as_str), 3, 0.6);
+            close.sort_unstable();
+            match close.as_slice() {
+                [] => format!("No such option: {name}"),
+                [one] => format!("No such option: {name} Did you mean {one}?"),
+                many => format!(
+                    "No such option: {name} (Possible options: {})",
+                    many.join(", ")
+                ),
+            }
+        }
         ErrorKind::UnknownArgument if arg.starts_with('-') => format!("No such option: {arg}"),
         ErrorKind::UnknownArgument => format!("Got unexpected extra argument ({arg})"),
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
-            let option = arg.split_whitespace().next().unwrap_or_default();
-            format!("Invalid value for '{option}': '{value}' is not valid.")
+            let value = context(ContextKind::InvalidValue);
+            match std::error::Error::source(error) {
+                // Our value parsers phrase it as SAM does: "'yaml' is not one of 'text', 'json'."
+                Some(reason) => format!("Invalid value for '{option}': {reason}"),
+                // clap's "a value is required … but none was supplied".
+                None if value.is_empty() => format!(
+                    "Option '{}' requires an argument.",
+                    as_written(option, &usage, last)
+                ),
+                None => format!("Invalid value for '{option}': '{value}' is not valid."),
+            }
         }
         ErrorKind::NoEquals | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
             format!(
                 "Option '{}' requires an argument.",
-                arg.split_whitespace().next().unwrap_or_default()
+                as_written(option, &usage, last)
             )
         }
         _ => error
@@ -264,23 +328,89 @@ fn usage_from_clap(error: &clap::Error) -> UsageError {
     };
     UsageError {
         message,
-        bare: false,
+        usage: Some(usage),
     }
 }
 
-/// Maps SAM's multi-letter short options to their long names (`-cd x` → `--cache-dir x`).
-pub(crate) fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    args.into_iter()
-        .map(|arg| {
-            let long = match arg.to_str() {
-                Some("-cd") => Some("--cache-dir"),
-                Some("-ef") => Some("--container-env-var-file"),
-                Some("-bi") => Some("--build-image"),
-                Some("-mw") => Some("--mount-with"),
-                _ => None,
-            };
-            long.map(OsString::from).unwrap_or(arg)
+/// The clap command a usage line belongs to (`Usage: samrs build …` → the build command).
+fn command_of(usage: &str) -> clap::Command {
+    let mut command = Cli::command();
+    command.build();
+    let path: Vec<&str> = usage
+        .trim_start_matches("Usage:")
+        .split_whitespace()
+        .skip(1)
+        .take_while(|word| !word.starts_with(['[', '<']))
+        .collect();
+    for name in path {
+        match command.find_subcommand(name) {
+            Some(sub) => command = sub.clone(),
+            None => break,
+        }
+    }
+    command
+}
+
+/// `option` as the user wrote it when it is the last argument (`-t` for `--template-file`),
+/// since SAM names the option that way.
+fn as_written(option: &str, usage: &str, last: Option<&str>) -> String {
+    let command = command_of(usage);
+    let Some(arg) = command.get_arguments().find(|a| {
+        a.get_long()
+            .is_some_and(|long| option == format!("--{long}"))
+    }) else {
+        return option.to_string();
+    };
+    let mut names: Vec<String> = arg
+        .get_short()
+        .map(|s| format!("-{s}"))
+        .into_iter()
+        .collect();
+    names.extend(
+        arg.get_all_aliases()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|alias| format!("--{alias}")),
+    );
+    names.extend(
+        MULTI_LETTER_SHORTS
+            .iter()
+            .filter(|(_, long)| *long == option)
+            .map(|(short, _)| short.to_string()),
+    );
+    match last {
+        Some(last) if names.iter().any(|n| n == last) => last.to_string(),
+        _ => option.to_string(),
+    }
+}
+
+/// Every long option of the command (with SAM's multi-letter shorts, which click counts as
+/// long), the list SAM picks its suggestions from.
+fn long_options(usage: &str) -> Vec<String> {
+    let command = command_of(usage);
+    let mut names: Vec<String> = command
+        .get_arguments()
+        .flat_map(|arg| {
+            arg.get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+                .map(|long| format!("--{long}"))
         })
+        .collect();
+    for (short, long) in MULTI_LETTER_SHORTS {
+        if names.iter().any(|n| n == long) {
+            names.push(short.to_string());
+        }
+    }
+    names
+}
+
+/// The subcommands of the command a usage line belongs to.
+fn command_names(usage: &str) -> Vec<String> {
+    command_of(usage)
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| name != "help")
         .collect()
 }
 
@@ -347,5 +477,79 @@ mod tests {
         assert_eq!(args.mount_with.as_deref(), Some("WRITE"));
         assert_eq!(args.output.as_deref(), Some("json"));
         assert!(parse(&["--mount-with", "x"]).is_err());
+    }
+
+    fn usage_of(args: &[&str]) -> UsageError {
+        let argv = normalize_args(["samrs"].iter().chain(args.iter()).map(OsString::from));
+        usage_from_clap(
+            &Cli::try_parse_from(argv).expect_err("a usage error"),
+            args.last().copied(),
+        )
+    }
+
+    /// Texts from SAM 1.170.0 (`sam build --cachd` …), with `sam` read as `samrs`.
+    #[test]
+    fn unknown_options_get_sams_suggestions() {
+        let cases = [
+            (
+                "--cachd",
+                "No such option: --cachd (Possible options: --cache-dir, --cached, --no-cached)",
+            ),
+            ("--mw", "No such option: --mw Did you mean -mw?"),
+            (
+                "--paralel=1",
+                "No such option: --paralel (Possible options: --parallel, --profile)",
+            ),
+            ("--help2", "No such option: --help2 Did you mean --help?"),
+            ("--frobnicate", "No such option: --frobnicate"),
+            ("-z", "No such option: -z"),
+        ];
+        for (arg, message) in cases {
+            let error = usage_of(&["build", arg]);
+            assert_eq!(error.message, message);
+            assert_eq!(
+                error.header().as_deref(),
+                Some(
+                    "Usage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]\nTry 'samrs build -h' for help."
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn bad_choices_are_listed_and_missing_values_named() {
+        assert_eq!(
+            usage_of(&["build", "--output", "yaml"]).message,
+            "Invalid value for '--output': 'yaml' is not one of 'text', 'json'."
+        );
+        assert_eq!(
+            usage_of(&["build", "-t"]).message,
+            "Option '-t' requires an argument."
+        );
+        assert_eq!(
+            usage_of(&["build", "-cd"]).message,
+            "Option '-cd' requires an argument."
+        );
+        assert_eq!(
+            usage_of(&["build", "--region"]).message,
+            "Option '--region' requires an argument."
+        );
+    }
+
+    #[test]
+    fn a_misspelt_command_gets_the_right_one_and_the_top_usage() {
+        let error = usage_of(&["biuld", "--cached"]);
+        assert_eq!(
+            error.message,
+            "No such command 'biuld'. Did you mean 'build'?"
+        );
+        assert_eq!(
+            error.header().as_deref(),
+            Some("Usage: samrs <COMMAND>\nTry 'samrs -h' for help.")
+        );
+        assert_eq!(
+            usage_of(&["deploy"]).message,
+            "No such command 'deploy'. samrs has: build (for the other commands, use sam deploy)"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod run;
 pub(crate) mod sam;
 pub(crate) mod settings;
 pub(crate) mod store;
+pub(crate) mod suggest;
 pub mod template;
 pub(crate) mod ui;
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
+use crate::suggest::close_matches;
 use crate::template::{Architecture, Function, FunctionKind, Layer, Project, value_text};
 
 /// Where a function lives: `project.stacks[stack].functions[index]`.
@@ -501,6 +502,86 @@ pub fn check_functions(
         });
     }
     Ok(result)
+}
+
+/// Metadata keys SAM reads when it builds a function or a layer.
+const METADATA_KEYS: &[&str] = &[
+    "BuildMethod",
+    "BuildProperties",
+    "BuildArchitecture",
+    "SamResourceId",
+    "SkipBuild",
+    "Dockerfile",
+    "DockerContext",
+    "DockerTag",
+    "DockerBuildArgs",
+    "DockerBuildTarget",
+    "DockerBuildExtraParams",
+];
+
+/// BuildProperties keys samrs reads (SAM reads only `Binary`).
+const BUILD_PROPERTY_KEYS: &[&str] = &["Binary", "Features", "Profile", "Flags", "Internal"];
+
+/// Keys of `mapping` that are not in `known` but so close to one (ignoring case) that they are
+/// most likely a typo of it: (the key, the known key). `BuildProperty` is 0.86 close to
+/// `BuildProperties`, `Binnary` 0.92 to `Binary`; unrelated keys stay far below 0.8.
+fn typos(mapping: &Mapping, known: &[&'static str]) -> Vec<(String, &'static str)> {
+    let lowered: Vec<String> = known.iter().map(|k| k.to_ascii_lowercase()).collect();
+    mapping
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|key| !known.contains(key))
+        .filter_map(|key| {
+            let lower = key.to_ascii_lowercase();
+            let best = close_matches(&lower, lowered.iter().map(String::as_str), 1, 0.8);
+            let index = lowered
+                .iter()
+                .position(|l| Some(&l.as_str()) == best.first())?;
+            Some((key.to_string(), known[index]))
+        })
+        .collect()
+}
+
+/// Warnings for Metadata keys SAM and samrs would silently ignore: misspelt ones (`BuildMetod`,
+/// `BuildProperty`, `Binnary`) and BuildProperties placed directly under Metadata, for every
+/// function and layer not excluded.
+pub fn metadata_typos(project: &Project, exclude: &[String]) -> Vec<String> {
+    let functions = project
+        .stacks
+        .iter()
+        .flat_map(|s| &s.functions)
+        .filter(|f| f.skip.is_none() && !exclude.contains(&f.logical_id))
+        .map(|f| (&f.full_path, f.stack, &f.metadata));
+    let layers = project
+        .stacks
+        .iter()
+        .flat_map(|s| &s.layers)
+        .filter(|l| !exclude.contains(&l.logical_id))
+        .map(|l| (&l.full_path, l.stack, &l.metadata));
+    let mut warnings = Vec::new();
+    for (resource, stack, metadata) in functions.chain(layers) {
+        let file = project.stacks[stack].template_file.display();
+        for (typo, known) in typos(metadata, METADATA_KEYS) {
+            warnings.push(format!(
+                "{resource}: Metadata.{typo} (in {file}) is not a key SAM reads, so it is ignored; did you mean Metadata.{known}?"
+            ));
+        }
+        for key in BUILD_PROPERTY_KEYS {
+            if metadata.contains_key(*key) {
+                warnings.push(format!(
+                    "{resource}: Metadata.{key} (in {file}) is not read there, so it is ignored; it belongs under Metadata.BuildProperties (`BuildProperties: {{{key}: ...}}`)"
+                ));
+            }
+        }
+        if let Some(properties) = metadata.get("BuildProperties").and_then(Value::as_mapping) {
+            for (typo, known) in typos(properties, BUILD_PROPERTY_KEYS) {
+                warnings.push(format!(
+                    "{resource}: Metadata.BuildProperties.{typo} (in {file}) is not a key samrs reads, so it is ignored; did you mean Metadata.BuildProperties.{known}?"
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 /// `BuildProperties.Binary`: a bin name, or none.
@@ -1289,6 +1370,7 @@ mod tests {
             base_dir: None,
             parameter_overrides: IndexMap::new(),
             region: None,
+            template_above: None,
         };
         load_project_with(&options, &|path: &Path| {
             let text = files

@@ -17,7 +17,7 @@ use crate::output::writer::{build_record, write_templates};
 use crate::output::{build_toml, cache};
 use crate::plan::{
     BuildPlan, CheckedFunction, LayerDefinition, Previous, Selection, check_functions,
-    select_functions, select_layers,
+    metadata_typos, select_functions, select_layers,
 };
 use crate::sam;
 use crate::sam::merge::{merge_build_toml, resource_order};
@@ -40,7 +40,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), Failure> {
         Parsed::MissingCommand => {
             return Err(Failure::Usage(UsageError {
                 message: "Missing command: try 'samrs build'".into(),
-                bare: true,
+                usage: None,
             }));
         }
         Parsed::Invalid(usage) => Err(Failure::Usage(usage)),
@@ -77,6 +77,9 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         project.stacks.len(),
         started.elapsed().as_secs_f64() * 1000.0
     ));
+    for warning in metadata_typos(&project, &settings.exclude) {
+        ui.warn(&warning);
+    }
     let handoff = hand_off(&project, settings, ui)?;
     let (selection, functions, layers) = choose(&project, settings, ui)?;
 

@@ -121,6 +121,7 @@ fn run_pipeline(document: &Value) {
         base_dir: None,
         parameter_overrides: IndexMap::new(),
         region: None,
+        template_above: None,
     };
     let Ok(project) = load_project_with(&options, &|_: &Path| Ok(document.clone())) else {
         return;

@@ -319,6 +319,50 @@ fn mixed_exclude_json() {
 // Driver
 // ------------------------------------------------------------------------------------------------
 
+/// Usage errors, "Did you mean" suggestions included: the same text and exit code as SAM's,
+/// with `sam build` read as `samrs build`.
+#[test]
+fn usage_errors_suggest_as_sam_does() {
+    let target_dir = repo_root().join("target").join("fixtures-target");
+    fs::create_dir_all(&target_dir).expect("create target/fixtures-target");
+    let env = ToolEnv {
+        path: tools_path(),
+        app_dir: sam_app_dir(&target_dir),
+        target_dir,
+    };
+    let tmp = tempfile::tempdir().expect("create tempdir");
+    let cases: [&[&str]; 6] = [
+        &["--cachd"],
+        &["--mw"],
+        &["--outpt", "json"],
+        &["--paralel=1"],
+        &["--parameter"],
+        &["--output", "yaml"],
+    ];
+    let mut diffs = Vec::new();
+    for args in cases {
+        let sam = run_tool(Path::new("sam"), args, tmp.path(), &env, None);
+        let samrs = run_tool(
+            Path::new(env!("CARGO_BIN_EXE_samrs")),
+            args,
+            tmp.path(),
+            &env,
+            None,
+        );
+        let expected = sam.stderr.replace("sam build", "samrs build");
+        if sam.exit_code != Some(2) || samrs.exit_code != Some(2) || samrs.stderr != expected {
+            diffs.push(format!(
+                "build {}: sam (exit {:?}):\n{expected}samrs (exit {:?}):\n{}",
+                args.join(" "),
+                sam.exit_code,
+                samrs.exit_code,
+                samrs.stderr
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
 fn run_case(case: &Case) {
     let _guard = ORACLE_LOCK
         .lock()

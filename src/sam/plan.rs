@@ -407,6 +407,7 @@ mod tests {
             base_dir: None,
             parameter_overrides: IndexMap::new(),
             region: None,
+            template_above: None,
         };
         load_project_with(&options, &|path: &Path| {
             let text = files

@@ -24,16 +24,14 @@ use crate::ui::OutputFormat;
 use overrides::parse_parameter_overrides;
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UsageError {
-        message: message.into(),
-        bare: false,
-    })
+    anyhow::Error::new(UsageError::build(message))
 }
 
+/// SAM prints only the `Error:` line for some option conflicts.
 fn bare_usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError {
         message: message.into(),
-        bare: true,
+        usage: None,
     })
 }
 
@@ -42,6 +40,9 @@ fn bare_usage(message: impl Into<String>) -> anyhow::Error {
 pub struct Settings {
     pub cwd: PathBuf,
     pub template_file: PathBuf,
+    /// When no template was named and the cwd has none: the nearest one in a folder above it,
+    /// for the "not found" message.
+    pub template_above: Option<PathBuf>,
     pub build_dir: PathBuf,
     /// The build dir as the user sees it (relative to the cwd when inside it).
     pub build_dir_shown: String,
@@ -115,6 +116,7 @@ impl From<&Settings> for ProjectOptions {
             base_dir: settings.base_dir.clone(),
             parameter_overrides: settings.parameter_overrides.clone(),
             region: settings.region.clone(),
+            template_above: settings.template_above.clone(),
         }
     }
 }
@@ -204,7 +206,7 @@ pub(crate) fn resolve_settings(
         &mut notices,
     )?;
 
-    let template_file = match template_from_cli
+    let named_template = template_from_cli
         .or_else(|| {
             env.get("SAM_TEMPLATE_FILE")
                 .filter(|s| !s.is_empty())
@@ -218,8 +220,12 @@ pub(crate) fn resolve_settings(
                 .or_else(|| config.string("template").transpose())
                 .map(|r| r.map(PathBuf::from))
         })
-        .transpose()?
-    {
+        .transpose()?;
+    let template_above = match named_template {
+        Some(_) => None,
+        None => template_above(cwd),
+    };
+    let template_file = match named_template {
         Some(t) => paths::absolute(&t, cwd),
         None => default_template(cwd),
     };
@@ -340,6 +346,7 @@ pub(crate) fn resolve_settings(
     Ok(Settings {
         cwd: cwd.to_path_buf(),
         template_file,
+        template_above,
         build_dir,
         build_dir_shown,
         build_dir_given: paths::to_template_string(&build_dir_raw),
@@ -517,12 +524,25 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
     ))
 }
 
+const TEMPLATE_NAMES: [&str; 3] = ["template.yaml", "template.yml", "template.json"];
+
 fn default_template(cwd: &Path) -> PathBuf {
-    ["template.yaml", "template.yml", "template.json"]
+    find_template(cwd).unwrap_or_else(|| cwd.join("template.yml"))
+}
+
+fn find_template(dir: &Path) -> Option<PathBuf> {
+    TEMPLATE_NAMES
         .iter()
-        .map(|name| cwd.join(name))
+        .map(|name| dir.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| cwd.join("template.yml"))
+}
+
+/// The nearest template in a folder above `cwd` when `cwd` has none (run from a subfolder).
+fn template_above(cwd: &Path) -> Option<PathBuf> {
+    if find_template(cwd).is_some() {
+        return None;
+    }
+    cwd.ancestors().skip(1).find_map(find_template)
 }
 
 /// Options that need a container or a hook: refused as SAM refuses them without one.
@@ -846,7 +866,7 @@ mod tests {
         a.build_image = vec!["img".into()];
         let err = resolve_settings(&a, &Environment::default(), dir.path()).expect_err("refused");
         let usage = err.downcast_ref::<UsageError>().expect("usage error");
-        assert!(usage.bare);
+        assert!(usage.usage.is_none());
         assert!(usage.message.contains("--build-image"));
         a.use_container = true;
         let settings =
@@ -868,6 +888,22 @@ mod tests {
         let bare = project(None);
         let settings = resolve_settings(&args(), &Environment::default(), bare.path()).expect("ok");
         assert_eq!(settings.passthrough.build_in_source, None);
+    }
+
+    #[test]
+    fn a_template_above_the_cwd_is_found_only_when_none_is_named() {
+        let dir = project(None);
+        let sub = dir.path().join("src/bin");
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        let s = resolve_settings(&args(), &Environment::default(), &sub).expect("settings");
+        assert_eq!(s.template_file, sub.join("template.yml"));
+        assert_eq!(s.template_above, Some(dir.path().join("template.yaml")));
+        let mut named = args();
+        named.template_file = Some("nope.yaml".into());
+        let s = resolve_settings(&named, &Environment::default(), &sub).expect("settings");
+        assert_eq!(s.template_above, None);
+        let s = resolve_settings(&args(), &Environment::default(), dir.path()).expect("settings");
+        assert_eq!(s.template_above, None);
     }
 
     #[test]

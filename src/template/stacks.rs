@@ -30,16 +30,39 @@ pub struct ProjectOptions {
     pub parameter_overrides: IndexMap<String, String>,
     /// `--region` (`AWS::Region`).
     pub region: Option<String>,
+    /// The template found in a folder above, when the default one is missing (run from a
+    /// subfolder): named in the "not found" message.
+    pub template_above: Option<PathBuf>,
 }
 
 /// Reads the root template and every local nested stack below it from disk.
 pub fn load_project(options: &ProjectOptions) -> Result<Project> {
     load_project_with(options, &|path: &Path| {
         if !path.is_file() {
-            bail!("Template file not found at {}", path.display());
+            bail!(
+                "{}",
+                template_not_found(path, options.template_above.as_deref())
+            );
         }
         load_template_file(path)
     })
+}
+
+/// SAM's "Template file not found" line and, for a missing default template with one in a
+/// folder above, where it is and how to use it.
+fn template_not_found(path: &Path, above: Option<&Path>) -> String {
+    let first = format!("Template file not found at {}", path.display());
+    let Some(above) = above else {
+        return first;
+    };
+    let folder = above.parent().unwrap_or(above);
+    let relative = paths::relative(above, path.parent().unwrap_or(path));
+    format!(
+        "{first}\nThe project's template is {}: run samrs build in {}, or pass -t {} (the build then goes to .aws-sam in this folder)",
+        above.display(),
+        folder.display(),
+        relative.display()
+    )
 }
 
 /// Like `load_project`, with templates read by `read` (tests hand in text from memory).

@@ -197,10 +197,10 @@ impl Ui {
     pub fn failure(&self, failure: &Failure) {
         let message = failure.message();
         match failure {
-            Failure::Usage(usage) if !usage.bare => {
-                eprintln!(
-                    "\nUsage: samrs build [OPTIONS] [RESOURCE_LOGICAL_ID]\nTry 'samrs build -h' for help.\n"
-                );
+            Failure::Usage(usage) => {
+                if let Some(header) = usage.header() {
+                    eprintln!("\n{header}\n");
+                }
             }
             _ if failure.during_build() && self.format == OutputFormat::Text => {
                 self.failure_banner();
