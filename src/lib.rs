@@ -9,6 +9,7 @@ pub mod error;
 pub mod output;
 pub(crate) mod paths;
 pub mod plan;
+pub(crate) mod preflight;
 mod run;
 pub(crate) mod sam;
 pub(crate) mod settings;

@@ -478,6 +478,12 @@ pub fn check_functions(
                 )));
             }
         };
+        if let Some(text) = scalar_build_properties(&f.metadata) {
+            return Err(PlanError::before_build(format!(
+                "Function {} (in {file}): Metadata.BuildProperties is `{text}`, not a map, and sam build stops on it too ('str' object has no attribute 'get'). Name the binary with `BuildProperties: {{Binary: {text}}}` (Binary on its own line under BuildProperties)",
+                f.full_path
+            )));
+        }
         let binary = binary_property(
             f.metadata
                 .get("BuildProperties")
@@ -582,6 +588,16 @@ pub fn metadata_typos(project: &Project, exclude: &[String]) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// `BuildProperties: function_a` (a string, as some guides print it): sam build crashes on it.
+fn scalar_build_properties(metadata: &Mapping) -> Option<String> {
+    match metadata.get("BuildProperties") {
+        Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Sequence(_))) => {
+            Some(value_text(v))
+        }
+        _ => None,
+    }
 }
 
 /// `BuildProperties.Binary`: a bin name, or none.
@@ -797,17 +813,41 @@ pub fn definition_metadata(metadata: &Mapping) -> Mapping {
         .collect()
 }
 
-/// What cargo metadata says about the package whose manifest is in a CodeUri folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What cargo metadata says about a CodeUri folder: the package whose manifest is there, or,
+/// for a workspace root, the default members `cargo lambda build` builds from there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PackageInfo {
-    /// The package name.
+    /// The package name (`workspace <folder>` for a root with no `[package]`).
     pub name: String,
-    /// Its binary targets.
-    pub bins: Vec<String>,
+    /// The bins a build in this folder can name with `--bin`.
+    pub bins: Vec<BinTarget>,
+    /// The other bins of the workspace (for messages that point at the right folder).
+    pub elsewhere: Vec<BinTarget>,
+    /// The folder's Cargo.toml is a workspace root without `[package]`.
+    pub virtual_root: bool,
     /// The target folder cargo uses for it.
     pub target_directory: PathBuf,
     /// Its workspace root (the package folder when it is not in one).
     pub workspace_root: PathBuf,
+}
+
+impl PackageInfo {
+    fn bin_names(&self) -> Vec<String> {
+        self.bins.iter().map(|b| b.name.clone()).collect()
+    }
+}
+
+/// A binary target and what a plain build (default features) lacks to build it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BinTarget {
+    /// The bin's name (`--bin <name>`).
+    pub name: String,
+    /// The package it belongs to.
+    pub package: String,
+    /// That package's folder.
+    pub manifest_dir: PathBuf,
+    /// Its `required-features` that the package's default features do not turn on.
+    pub features_off: Vec<String>,
 }
 
 /// Where a layer lives: `project.stacks[stack].layers[index]`.
@@ -962,6 +1002,9 @@ pub struct CargoBuild {
     pub dir: PathBuf,
     /// The package (several, comma-separated, for a shared run) for messages.
     pub package: String,
+    /// `dir` is a workspace root without `[package]`: cargo builds the default members there,
+    /// so this run is never folded into a `--package` run.
+    pub virtual_root: bool,
     /// `--package` selections of a run shared by several workspace members (empty otherwise).
     pub packages: Vec<String>,
     /// The workspace root of the package.
@@ -1078,7 +1121,15 @@ pub fn plan_cargo_builds(
                 need.dir.display()
             ))
         })?;
-        let bin = choose_binary(need.binary.as_ref(), package, need.dir, need.name)?;
+        let bin = choose_binary(
+            need.binary.as_ref(),
+            package,
+            &NeedInfo {
+                name: need.name,
+                dir: need.dir,
+                features: &need.options.features,
+            },
+        )?;
         let existing = builds.iter_mut().find(|b| {
             b.dir == *need.dir
                 && b.target == need.target
@@ -1091,6 +1142,7 @@ pub fn plan_cargo_builds(
                 builds.push(CargoBuild {
                     dir: need.dir.clone(),
                     package: package.name.clone(),
+                    virtual_root: package.virtual_root,
                     packages: Vec::new(),
                     workspace_root: package.workspace_root.clone(),
                     target: need.target,
@@ -1120,6 +1172,9 @@ pub fn plan_cargo_builds(
 pub fn merge_candidates(builds: &[CargoBuild]) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, build) in builds.iter().enumerate() {
+        if build.virtual_root {
+            continue;
+        }
         let group = groups.iter_mut().find(|g| {
             let first = &builds[g[0]];
             first.workspace_root == build.workspace_root
@@ -1204,34 +1259,108 @@ fn separate_glibc_flavours(builds: &mut [CargoBuild]) {
     }
 }
 
+/// The bin a definition takes from its package: `Binary`, or the one bin a plain build of the
+/// folder makes (bins whose required-features are off do not count), as cargo-lambda would.
 fn choose_binary(
     binary: Option<&String>,
     package: &PackageInfo,
-    dir: &std::path::Path,
-    resource: &str,
+    need: &NeedInfo,
 ) -> Result<String, PlanError> {
-    match binary {
-        Some(bin) if package.bins.contains(bin) => Ok(bin.clone()),
-        Some(bin) => Err(PlanError::during_build(format!(
-            "{resource}: Binary '{bin}' is not a binary target of package '{}' in {} (its binaries: {}); fix Metadata.BuildProperties.Binary",
-            package.name,
-            dir.display(),
-            list_or_none(&package.bins)
-        ))),
-        None => match package.bins.as_slice() {
-            [only] => Ok(only.clone()),
-            [] => Err(PlanError::during_build(format!(
-                "{resource}: package '{}' in {} has no binary target; add src/main.rs or a [[bin]] section",
-                package.name,
-                dir.display()
-            ))),
-            many => Err(PlanError::during_build(format!(
-                "{resource}: package '{}' has several binaries ({}); name one with Metadata.BuildProperties.Binary",
-                package.name,
-                many.join(", ")
-            ))),
-        },
+    let resource = need.name;
+    let dir = need.dir.display();
+    let still_off = |target: &BinTarget| -> Vec<String> {
+        target
+            .features_off
+            .iter()
+            .filter(|f| !need.features.contains(f))
+            .cloned()
+            .collect()
+    };
+    if let Some(bin) = binary {
+        if let Some(target) = package.bins.iter().find(|b| b.name == *bin) {
+            let missing = still_off(target);
+            if missing.is_empty() {
+                return Ok(bin.clone());
+            }
+            return Err(PlanError::during_build(format!(
+                "{resource}: Binary '{bin}' needs feature(s) {} (required-features of package '{}'), which a default build does not turn on, so cargo would refuse to build it (sam build fails the same way). Add them to the package's default features, or to `Features: [{}]` under BuildProperties (samrs passes them as --features)",
+                quoted(&missing),
+                target.package,
+                missing.join(", ")
+            )));
+        }
+        if let Some(other) = package.elsewhere.iter().find(|b| b.name == *bin) {
+            return Err(PlanError::during_build(format!(
+                "{resource}: Binary '{bin}' belongs to package '{}' in {}, which `cargo lambda build` in {dir} does not build (there cargo builds {}), so sam build fails here too; set CodeUri to the folder of package '{}'",
+                other.package,
+                other.manifest_dir.display(),
+                if package.virtual_root {
+                    "the workspace's default members".to_string()
+                } else {
+                    format!("only package '{}'", package.name)
+                },
+                other.package
+            )));
+        }
+        return Err(PlanError::during_build(format!(
+            "{resource}: Binary '{bin}' is not a binary target of {} in {dir} (its binaries: {}); fix Metadata.BuildProperties.Binary",
+            describe_package(package),
+            list_or_none(&package.bin_names())
+        )));
     }
+    let buildable: Vec<&BinTarget> = package
+        .bins
+        .iter()
+        .filter(|b| still_off(b).is_empty())
+        .collect();
+    match buildable.as_slice() {
+        [only] => Ok(only.name.clone()),
+        [] if package.bins.is_empty() => Err(PlanError::during_build(format!(
+            "{resource}: {} in {dir} has no binary target; add src/main.rs or a [[bin]] section",
+            describe_package(package),
+        ))),
+        [] => Err(PlanError::during_build(format!(
+            "{resource}: every binary of {} needs features a default build does not turn on ({}); name one with Metadata.BuildProperties.Binary and enable its features",
+            describe_package(package),
+            package
+                .bins
+                .iter()
+                .map(|b| format!("{} needs {}", b.name, b.features_off.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+        many => Err(PlanError::during_build(format!(
+            "{resource}: {} has several binaries ({}); name one with Metadata.BuildProperties.Binary",
+            describe_package(package),
+            many.iter()
+                .map(|b| b.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ))),
+    }
+}
+
+/// What `choose_binary` needs to know about the definition besides its package.
+struct NeedInfo<'a> {
+    name: &'a str,
+    dir: &'a std::path::Path,
+    features: &'a [String],
+}
+
+fn describe_package(package: &PackageInfo) -> String {
+    if package.virtual_root {
+        format!("the {} (no [package] at its root)", package.name)
+    } else {
+        format!("package '{}'", package.name)
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list_or_none(items: &[String]) -> String {
@@ -1356,7 +1485,7 @@ impl<'a> BuildPlan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{ProjectOptions, load::parse_template, load_project_with};
+    use crate::template::{ProjectOptions, load::read_template, load_project_with};
     use indexmap::IndexMap;
     use std::path::Path;
 
@@ -1376,7 +1505,7 @@ mod tests {
             let text = files
                 .get(path)
                 .ok_or_else(|| anyhow::anyhow!("Template file not found at {}", path.display()))?;
-            parse_template(text)
+            read_template(text, &path.display().to_string(), false)
         })
         .expect("template loads")
     }
@@ -1401,10 +1530,21 @@ mod tests {
         build_definitions(p, &checked, &[], false, counter())
     }
 
+    fn bin(name: &str, package: &str, features_off: &[&str]) -> BinTarget {
+        BinTarget {
+            name: name.into(),
+            package: package.into(),
+            manifest_dir: PathBuf::from("/p"),
+            features_off: features_off.iter().map(ToString::to_string).collect(),
+        }
+    }
+
     fn package(bins: &[&str]) -> PackageInfo {
         PackageInfo {
             name: "pkg".into(),
-            bins: bins.iter().map(std::string::ToString::to_string).collect(),
+            bins: bins.iter().map(|b| bin(b, "pkg", &[])).collect(),
+            elsewhere: Vec::new(),
+            virtual_root: false,
             target_directory: PathBuf::from("/p/target"),
             workspace_root: PathBuf::from("/p"),
         }
@@ -1506,6 +1646,7 @@ mod tests {
         let build = CargoBuild {
             dir: PathBuf::from("/p"),
             package: "p".into(),
+            virtual_root: false,
             packages: vec![],
             workspace_root: PathBuf::from("/p"),
             target: Target {
@@ -1537,6 +1678,7 @@ mod tests {
         let build = CargoBuild {
             dir: PathBuf::from("/p"),
             package: "p".into(),
+            virtual_root: false,
             packages: vec![],
             workspace_root: PathBuf::from("/p"),
             target: Target {
@@ -1626,7 +1768,9 @@ mod tests {
         let defs = plan_all(&p);
         let member = |name: &str| PackageInfo {
             name: name.into(),
-            bins: vec![name.into()],
+            bins: vec![bin(name, name, &[])],
+            elsewhere: Vec::new(),
+            virtual_root: false,
             target_directory: PathBuf::from("/ws/target"),
             workspace_root: PathBuf::from("/ws"),
         };
@@ -1716,6 +1860,111 @@ mod tests {
             .expect_err("missing bin");
         assert!(
             err.message.contains("Binary 'nope' is not a binary target"),
+            "{err}"
+        );
+    }
+
+    /// A bin behind `required-features` is not built by a plain build: without Binary the other
+    /// bin is the one (as cargo-lambda and sam build it); named, it needs its features.
+    #[test]
+    fn bins_behind_required_features_do_not_count_unless_their_features_are_on() {
+        let mut gated = package(&["public"]);
+        gated.bins.push(bin("admin", "pkg", &["admin"]));
+        let packages = BTreeMap::from([(PathBuf::from("/p"), gated)]);
+        let plain = "Resources:\n  F: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda}, Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2}}\n";
+        let p = project(&[("/p/template.yaml", plain)]);
+        let builds =
+            plan_cargo_builds(&p, &plan_all(&p), &[], &packages, Profile::Release).expect("plan");
+        assert_eq!(builds[0].bins, ["public"]);
+
+        let named = format!(
+            "Resources:\n{}",
+            rust_fn("F", ".", "admin", "provided.al2", "x86_64")
+        );
+        let p = project(&[("/p/template.yaml", &named)]);
+        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &packages, Profile::Release)
+            .expect_err("feature off");
+        assert!(err.message.contains("needs feature(s) `admin`"), "{err}");
+        assert!(err.message.contains("Features: [admin]"), "{err}");
+
+        let with_feature = "Resources:\n  F: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: admin, Features: [admin]}}, Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2}}\n";
+        let p = project(&[("/p/template.yaml", with_feature)]);
+        let builds =
+            plan_cargo_builds(&p, &plan_all(&p), &[], &packages, Profile::Release).expect("plan");
+        assert_eq!(builds[0].bins, ["admin"]);
+    }
+
+    /// A CodeUri at a workspace root builds there (as sam does); a bin of another member that
+    /// cargo would not build from there is refused with the member's folder.
+    #[test]
+    fn workspace_roots_build_their_default_members_bins() {
+        let mut root = package(&["alpha", "beta"]);
+        root.name = "workspace p".into();
+        root.virtual_root = true;
+        let packages = BTreeMap::from([(PathBuf::from("/p"), root)]);
+        let text = format!(
+            "Resources:\n{}{}",
+            rust_fn("A", ".", "alpha", "provided.al2", "x86_64"),
+            rust_fn("B", "./", "beta", "provided.al2", "x86_64")
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let builds =
+            plan_cargo_builds(&p, &plan_all(&p), &[], &packages, Profile::Release).expect("plan");
+        assert_eq!(builds.len(), 1);
+        assert_eq!(builds[0].dir, PathBuf::from("/p"));
+        assert!(builds[0].virtual_root && builds[0].packages.is_empty());
+        assert_eq!(
+            builds[0].args(),
+            [
+                "lambda",
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-gnu.2.26",
+                "--bin",
+                "alpha",
+                "--bin",
+                "beta"
+            ]
+        );
+        assert!(merge_candidates(&builds).is_empty());
+
+        let mut rooted = package(&["root"]);
+        rooted.elsewhere.push(BinTarget {
+            manifest_dir: PathBuf::from("/p/member"),
+            ..bin("member-fn", "member", &[])
+        });
+        let packages = BTreeMap::from([(PathBuf::from("/p"), rooted)]);
+        let text = format!(
+            "Resources:\n{}",
+            rust_fn("M", ".", "member-fn", "provided.al2", "x86_64")
+        );
+        let p = project(&[("/p/template.yaml", &text)]);
+        let err = plan_cargo_builds(&p, &plan_all(&p), &[], &packages, Profile::Release)
+            .expect_err("member bin from the root package");
+        assert!(
+            err.message
+                .contains("belongs to package 'member' in /p/member"),
+            "{err}"
+        );
+        assert!(err.message.contains("set CodeUri"), "{err}");
+    }
+
+    /// `BuildProperties: function_a` (the string form in the user's guide) makes sam build
+    /// crash; samrs stops before building with the map form to write instead.
+    #[test]
+    fn a_string_build_properties_stops_with_the_map_form() {
+        let text = "Resources:\n  F: {Type: AWS::Serverless::Function, Metadata: {BuildMethod: rust-cargolambda, BuildProperties: function_a}, Properties: {CodeUri: ., Handler: bootstrap, Runtime: provided.al2}}\n";
+        let p = project(&[("/p/template.yaml", text)]);
+        let selection = select_functions(&p, None, &[]).expect("select");
+        let err = check_functions(&p, &selection).expect_err("string BuildProperties");
+        assert!(err.before_build);
+        assert!(
+            err.message
+                .contains("Metadata.BuildProperties is `function_a`, not a map")
+                && err
+                    .message
+                    .contains("`BuildProperties: {Binary: function_a}`"),
             "{err}"
         );
     }

@@ -77,6 +77,9 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         project.stacks.len(),
         started.elapsed().as_secs_f64() * 1000.0
     ));
+    for warning in &project.warnings {
+        ui.warn(&format!("Warning: {warning}"));
+    }
     for warning in metadata_typos(&project, &settings.exclude) {
         ui.warn(&warning);
     }

@@ -164,12 +164,43 @@ fn workspace_members_build_from_their_own_folders() {
     );
 }
 
+/// Also the toolchain preflight on the real tools: `--debug` lists the versions the tools
+/// themselves report, and a healthy toolchain gets no warning.
 #[test]
 fn arm64_functions_get_aarch64_binaries_for_al2_and_al2023() {
     require_tool("cargo-lambda");
     let _lock = cargo_lock();
     let project = copy_fixture("arm64");
-    let run = run_ok(samrs(project.path()).arg("build"));
+    let run = run_ok(samrs(project.path()).args(["build", "--debug"]));
+    let ask = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .current_dir(project.path())
+            .env("PATH", tools_path())
+            .output()
+            .expect("tool runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let rustc = ask("rustc", &["-vV"]);
+    let release = rustc
+        .lines()
+        .find_map(|l| l.strip_prefix("release: "))
+        .expect("rustc release");
+    let cargo_lambda = ask("cargo-lambda", &["lambda", "--version"]);
+    let cargo_lambda = cargo_lambda.split_whitespace().nth(1).expect("version");
+    let toolchain = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Toolchain: "))
+        .unwrap_or_else(|| panic!("no toolchain line:\n{}", run.stderr));
+    assert!(
+        toolchain.starts_with(&format!(
+            "Toolchain: rustc {release}, cargo-lambda {cargo_lambda}, zig 0."
+        )),
+        "{toolchain}"
+    );
+    assert!(toolchain.ends_with("rustup found"), "{toolchain}");
+    assert!(!run.stderr.contains("Warning: "), "{}", run.stderr);
     let build = project.path().join(".aws-sam/build");
     for f in ["Al2023Arm", "Al2Arm"] {
         assert_eq!(

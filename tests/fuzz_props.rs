@@ -123,7 +123,12 @@ fn run_pipeline(document: &Value) {
         region: None,
         template_above: None,
     };
-    let Ok(project) = load_project_with(&options, &|_: &Path| Ok(document.clone())) else {
+    let Ok(project) = load_project_with(&options, &|_: &Path| {
+        Ok(samrs::template::load::Parsed {
+            document: document.clone(),
+            warnings: Vec::new(),
+        })
+    }) else {
         return;
     };
     let Ok(selection) = select_functions(&project, None, &[]) else {

@@ -52,7 +52,33 @@ struct Case {
     /// Functions samrs builds itself when the template mixes languages: the rest of SAM's
     /// console lines must be what samrs shows of its `sam build` part (empty: Rust only).
     rust_functions: &'static [&'static str],
+    /// Build in the project's own `target/` (CARGO_TARGET_DIR unset), as a fresh project does:
+    /// sam picks the binary of a package without Binary from what is in `target/lambda/`.
+    own_target: bool,
+    /// Both tools fail (same exit code and stdout) and samrs's `Error:` names the cause with
+    /// this text, where sam's is cargo's (the output trees then differ on purpose: sam leaves
+    /// what it built before failing, samrs leaves the previous build).
+    samrs_error: Option<&'static str>,
+    /// A warning samrs must print (sam accepts the input silently).
+    samrs_warning: Option<&'static str>,
+    /// The project has no committed Cargo.lock: it is removed before each tool runs, and each
+    /// must leave one in the project (cargo writes it, as under sam).
+    fresh_lock: bool,
 }
+
+/// The defaults of the cases added for real-project shapes.
+const SHAPE: Case = Case {
+    name: "",
+    fixture: "",
+    overlay: None,
+    args: &[],
+    exact_template_bytes: true,
+    own_target: false,
+    samrs_error: None,
+    samrs_warning: None,
+    fresh_lock: false,
+    rust_functions: &[],
+};
 
 /// What one tool run left behind.
 struct RunResult {
@@ -77,6 +103,7 @@ fn multi_function() {
         args: &[],
         exact_template_bytes: true, // proj-multi shape
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -91,6 +118,7 @@ fn hello_rust() {
         // Folded `>` description with a blank line: outside the spec's simple subset.
         exact_template_bytes: false,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -103,6 +131,7 @@ fn single_function() {
         args: &[],
         exact_template_bytes: true,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -115,6 +144,7 @@ fn workspace() {
         args: &[],
         exact_template_bytes: true, // plain keys/strings/lists only
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -129,6 +159,7 @@ fn workspace_features() {
         args: &[],
         exact_template_bytes: true,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -141,6 +172,7 @@ fn arm64() {
         args: &[],
         exact_template_bytes: true, // plain keys/strings/lists only
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -154,6 +186,7 @@ fn single_resource() {
         args: &["FunctionA"],
         exact_template_bytes: true,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -167,6 +200,7 @@ fn unknown_id() {
         args: &["Nope"],
         exact_template_bytes: true,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -180,6 +214,7 @@ fn resource_kinds() {
         args: &[],
         exact_template_bytes: true,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -193,6 +228,7 @@ fn identical_definitions() {
         args: &[],
         exact_template_bytes: true,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -206,6 +242,7 @@ fn globals_params() {
         args: &[],
         exact_template_bytes: false, // folded long scalar: parsed equality only
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -219,6 +256,7 @@ fn nested_stacks() {
         args: &[],
         exact_template_bytes: false,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -233,6 +271,7 @@ fn json_root() {
         args: &[],
         exact_template_bytes: false,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -247,6 +286,7 @@ fn yaml_format() {
         args: &["-t", "fmt.yaml"],
         exact_template_bytes: false,
         rust_functions: &[],
+        ..SHAPE
     });
 }
 
@@ -262,6 +302,7 @@ fn mixed_languages() {
         args: &[],
         exact_template_bytes: false, // long Description folded: parsed equality only
         rust_functions: &["RustFunction"],
+        ..SHAPE
     });
 }
 
@@ -275,6 +316,7 @@ fn mixed_single_python_function() {
         args: &["PythonFunction"],
         exact_template_bytes: false,
         rust_functions: &["RustFunction"],
+        ..SHAPE
     });
 }
 
@@ -289,6 +331,7 @@ fn mixed_single_rust_function_with_makefile_layer() {
         args: &["RustFunction"],
         exact_template_bytes: false,
         rust_functions: &["RustFunction"],
+        ..SHAPE
     });
 }
 
@@ -312,6 +355,199 @@ fn mixed_exclude_json() {
         ],
         exact_template_bytes: false,
         rust_functions: &["RustFunction"],
+        ..SHAPE
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Shapes of real projects (issue 8): each one a public SAM project taught (fixtures/README.md)
+// ------------------------------------------------------------------------------------------------
+
+/// CodeUri at a virtual workspace root, Binary naming each member's bin (cargo lambda builds
+/// from the root), plus a crate inside the folder that opts out with an empty `[workspace]`.
+#[test]
+fn virtual_workspace_root() {
+    run_case(&Case {
+        name: "virtual_workspace_root",
+        fixture: "virtual-workspace",
+        ..SHAPE
+    });
+}
+
+/// CodeUri at a virtual workspace root without Binary: the workspace's only bin. sam finds it
+/// in `target/lambda/`, so the project builds in its own `target/` as a fresh checkout does.
+#[test]
+fn virtual_workspace_root_one_bin() {
+    run_case(&Case {
+        name: "virtual_workspace_root_one_bin",
+        fixture: "virtual-workspace-one-bin",
+        own_target: true,
+        ..SHAPE
+    });
+}
+
+/// A root that is a package and a workspace: Binary naming another member's bin fails in
+/// cargo under sam; samrs fails before compiling and names the member's folder.
+#[test]
+fn root_package_naming_a_member_bin() {
+    run_case(&Case {
+        name: "root_package_naming_a_member_bin",
+        fixture: "root-package-workspace",
+        samrs_error: Some("Binary 'member-fn' belongs to package 'member'"),
+        ..SHAPE
+    });
+}
+
+/// Two `Globals:` sections and a repeated property: PyYAML keeps the last value at the first
+/// key's place; samrs builds the same and warns with both lines.
+#[test]
+fn duplicate_keys() {
+    run_case(&Case {
+        name: "duplicate_keys",
+        fixture: "multi-function",
+        overlay: Some("duplicate-keys"),
+        samrs_warning: Some(
+            "key 'Globals' appears more than once at the top level (lines 4 and 31)",
+        ),
+        ..SHAPE
+    });
+}
+
+/// `BuildProperties: hello_world` (the user's guide): sam build crashes on it; samrs stops
+/// before building with the map form to write.
+#[test]
+fn build_properties_string() {
+    run_case(&Case {
+        name: "build_properties_string",
+        fixture: "hello-rust",
+        overlay: Some("build-properties-string"),
+        samrs_error: Some("`BuildProperties: {Binary: hello_world}`"),
+        ..SHAPE
+    });
+}
+
+/// A `.json` template with trailing commas: sam reads it as YAML; samrs too, with a warning.
+#[test]
+fn json_trailing_comma() {
+    run_case(&Case {
+        name: "json_trailing_comma",
+        fixture: "multi-function",
+        overlay: Some("json-trailing-comma"),
+        exact_template_bytes: false,
+        samrs_warning: Some("template.json is not valid JSON (trailing comma at line 10"),
+        ..SHAPE
+    });
+}
+
+/// Two bins, one behind `required-features` that are off: without Binary, the other one.
+#[test]
+fn required_features() {
+    run_case(&Case {
+        name: "required_features",
+        fixture: "required-features",
+        own_target: true,
+        ..SHAPE
+    });
+}
+
+/// Binary naming the bin whose required feature is off: cargo refuses under sam; samrs says so
+/// before compiling, with the feature to turn on.
+#[test]
+fn required_features_named() {
+    run_case(&Case {
+        name: "required_features_named",
+        fixture: "required-features",
+        overlay: Some("required-features-named"),
+        samrs_error: Some("Binary 'admin-fn' needs feature(s) `admin`"),
+        ..SHAPE
+    });
+}
+
+/// A `[[bin]]` whose source file is gone while Binary names another bin.
+#[test]
+fn missing_bin_source() {
+    run_case(&Case {
+        name: "missing_bin_source",
+        fixture: "missing-bin-source",
+        ..SHAPE
+    });
+}
+
+/// An old Cargo.lock whose dependency no longer compiles on today's rustc: samrs names the
+/// crate and the `cargo update -p` that fixes it.
+#[test]
+fn old_lock() {
+    run_case(&Case {
+        name: "old_lock",
+        fixture: "old-lock",
+        samrs_error: Some("cargo update -p lexical-core"),
+        ..SHAPE
+    });
+}
+
+/// No committed Cargo.lock: cargo writes one into the source folder under both tools.
+#[test]
+fn no_lock() {
+    run_case(&Case {
+        name: "no_lock",
+        fixture: "no-lock",
+        fresh_lock: true,
+        ..SHAPE
+    });
+}
+
+/// One CodeUri for three functions: one names the package's only bin, two rely on it.
+#[test]
+fn shared_code_uri() {
+    run_case(&Case {
+        name: "shared_code_uri",
+        fixture: "single-function",
+        overlay: Some("shared-code-uri"),
+        ..SHAPE
+    });
+}
+
+/// CodeUri, Handler, Runtime and Architectures only in Globals (one function overriding two).
+#[test]
+fn globals_only() {
+    run_case(&Case {
+        name: "globals_only",
+        fixture: "multi-function",
+        overlay: Some("globals-only"),
+        ..SHAPE
+    });
+}
+
+/// Metadata after Properties; Lambda Web Adapter and Insights layers through `!Sub`.
+#[test]
+fn metadata_after_properties() {
+    run_case(&Case {
+        name: "metadata_after_properties",
+        fixture: "multi-function",
+        overlay: Some("metadata-after-properties"),
+        ..SHAPE
+    });
+}
+
+/// samconfig.toml with `cached`, `parallel` and `beta_features` as the string "yes".
+#[test]
+fn samconfig_strings() {
+    run_case(&Case {
+        name: "samconfig_strings",
+        fixture: "multi-function",
+        overlay: Some("samconfig-strings"),
+        ..SHAPE
+    });
+}
+
+/// samconfig.yaml (no samconfig.toml) with `cached`, `parallel` and `beta_features`.
+#[test]
+fn samconfig_yaml() {
+    run_case(&Case {
+        name: "samconfig_yaml",
+        fixture: "multi-function",
+        overlay: Some("samconfig-yaml"),
+        ..SHAPE
     });
 }
 
@@ -328,7 +564,7 @@ fn usage_errors_suggest_as_sam_does() {
     let env = ToolEnv {
         path: tools_path(),
         app_dir: sam_app_dir(&target_dir),
-        target_dir,
+        target_dir: Some(target_dir),
     };
     let tmp = tempfile::tempdir().expect("create tempdir");
     let cases: [&[&str]; 6] = [
@@ -381,25 +617,25 @@ fn run_case(case: &Case) {
     }
     let env = ToolEnv {
         path,
-        target_dir,
+        target_dir: (!case.own_target).then_some(target_dir),
         app_dir,
     };
 
+    let lock = project.join("Cargo.lock");
+    let mut lock_problems = Vec::new();
+    let mut run = |program: &Path, label: &str, aside: Option<&Path>| {
+        if case.fresh_lock {
+            let _ = fs::remove_file(&lock);
+        }
+        let result = run_tool(program, case.args, &project, &env, aside);
+        if case.fresh_lock && !lock.is_file() {
+            lock_problems.push(format!("{label} left no Cargo.lock in the project"));
+        }
+        result
+    };
     let sam_aside = tmp.path().join("sam.aws-sam");
-    let sam = run_tool(
-        Path::new("sam"),
-        case.args,
-        &project,
-        &env,
-        Some(&sam_aside),
-    );
-    let samrs = run_tool(
-        Path::new(env!("CARGO_BIN_EXE_samrs")),
-        case.args,
-        &project,
-        &env,
-        None,
-    );
+    let sam = run(Path::new("sam"), "sam", Some(&sam_aside));
+    let samrs = run(Path::new(env!("CARGO_BIN_EXE_samrs")), "samrs", None);
     eprintln!(
         "[oracle] {:<22} sam {:>7.2}s  samrs {:>7.2}s",
         case.name,
@@ -407,7 +643,8 @@ fn run_case(case: &Case) {
         samrs.wall.as_secs_f64()
     );
 
-    let diffs = compare_runs(case, &sam, &samrs);
+    let mut diffs = compare_runs(case, &sam, &samrs);
+    diffs.extend(lock_problems);
     if !diffs.is_empty() {
         eprintln!("--- sam stderr ({}) ---\n{}", case.name, sam.stderr);
         eprintln!("--- samrs stderr ({}) ---\n{}", case.name, samrs.stderr);
@@ -423,7 +660,8 @@ fn run_case(case: &Case) {
 /// Environment shared by both tools.
 struct ToolEnv {
     path: OsString,
-    target_dir: PathBuf,
+    /// The shared CARGO_TARGET_DIR, or none: each project's own `target/`.
+    target_dir: Option<PathBuf>,
     app_dir: PathBuf,
 }
 
@@ -448,8 +686,11 @@ fn run_tool(
             cmd.env_remove(&key);
         }
     }
+    match &env.target_dir {
+        Some(dir) => cmd.env("CARGO_TARGET_DIR", dir),
+        None => cmd.env_remove("CARGO_TARGET_DIR"),
+    };
     cmd.env("PATH", &env.path)
-        .env("CARGO_TARGET_DIR", &env.target_dir)
         .env("SAM_CLI_TELEMETRY", "0")
         .env("__SAM_CLI_APP_DIR", &env.app_dir);
     let start = Instant::now();
@@ -505,6 +746,31 @@ fn compare_runs(case: &Case, sam: &RunResult, samrs: &RunResult) -> Vec<String> 
             "stdout differs:\n{}",
             line_diff(&sam.stdout, &samrs.stdout)
         ));
+    }
+    if let Some(text) = case.samrs_warning
+        && !samrs
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("Warning: ") && l.contains(text))
+    {
+        diffs.push(format!("samrs printed no warning containing {text:?}"));
+    }
+    if let Some(text) = case.samrs_error {
+        if sam.exit_code == Some(0) {
+            diffs.push("sam build succeeded where the case expects both to fail".into());
+        }
+        // The message runs from its `Error: ` line to the end (cargo's output, then the hint).
+        let message = samrs
+            .stderr
+            .find("Error: ")
+            .map_or("", |at| &samrs.stderr[at..]);
+        if !message.contains(text) {
+            diffs.push(format!(
+                "samrs's Error: message does not contain {text:?}: {:?}",
+                error_lines(&samrs.stderr)
+            ));
+        }
+        return diffs;
     }
     compare_building_lines(sam, samrs, &mut diffs);
     compare_error_lines(sam, samrs, &mut diffs);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::plan::PackageInfo;
+use crate::plan::{BinTarget, PackageInfo};
 use crate::settings::Environment;
 use crate::store;
 
@@ -58,7 +58,7 @@ pub(crate) fn read_packages<'a>(
                 result.insert(dir.to_path_buf(), info.clone());
             }
             None => bail!(
-                "{function}: {} is a virtual workspace manifest with no [package]; point CodeUri at a member crate's folder",
+                "{function}: {} is neither a package nor the root of its workspace (cargo metadata lists no package there); point CodeUri at the folder of the package's Cargo.toml or at the workspace root",
                 dir.join("Cargo.toml").display()
             ),
         }
@@ -66,7 +66,8 @@ pub(crate) fn read_packages<'a>(
     Ok(result)
 }
 
-/// Runs `cargo metadata --no-deps` in `dir`: every package of its workspace by manifest folder.
+/// Runs `cargo metadata --no-deps` in `dir`: every package of its workspace by manifest folder,
+/// and the workspace root folder itself, whose bins are those of the default members.
 fn run_cargo_metadata(dir: &Path, function: &str) -> Result<Vec<(PathBuf, PackageInfo)>> {
     let metadata = cargo_metadata::MetadataCommand::new()
         .current_dir(dir)
@@ -79,33 +80,117 @@ fn run_cargo_metadata(dir: &Path, function: &str) -> Result<Vec<(PathBuf, Packag
                 dir.display()
             )
         })?;
+    Ok(workspace_packages(&metadata))
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// What `cargo lambda build` can build from each folder of the workspace: a member folder builds
+/// its package; the root folder builds the default members (all members of a virtual
+/// workspace unless `default-members` says otherwise).
+fn workspace_packages(metadata: &cargo_metadata::Metadata) -> Vec<(PathBuf, PackageInfo)> {
     let target_directory = PathBuf::from(metadata.target_directory.as_std_path());
-    let workspace_root = PathBuf::from(metadata.workspace_root.as_std_path());
-    Ok(metadata
+    let workspace_root = canonical(metadata.workspace_root.as_std_path());
+    let bins_of = |package: &cargo_metadata::Package| -> Vec<BinTarget> {
+        let enabled = default_features(&package.features);
+        let dir = package
+            .manifest_path
+            .parent()
+            .map(|d| canonical(d.as_std_path()))
+            .unwrap_or_default();
+        package
+            .targets
+            .iter()
+            .filter(|t| t.is_bin())
+            .map(|t| BinTarget {
+                name: t.name.clone(),
+                package: package.name.to_string(),
+                manifest_dir: dir.clone(),
+                features_off: t
+                    .required_features
+                    .iter()
+                    .filter(|f| !enabled.contains(f.as_str()))
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
+    };
+    let all_bins: Vec<BinTarget> = metadata.packages.iter().flat_map(bins_of).collect();
+    let info = |name: String, bins: Vec<BinTarget>, virtual_root: bool| {
+        let elsewhere = all_bins
+            .iter()
+            .filter(|b| {
+                !bins
+                    .iter()
+                    .any(|own| own.name == b.name && own.package == b.package)
+            })
+            .cloned()
+            .collect();
+        PackageInfo {
+            name,
+            bins,
+            elsewhere,
+            virtual_root,
+            target_directory: target_directory.clone(),
+            workspace_root: workspace_root.clone(),
+        }
+    };
+    let mut result: Vec<(PathBuf, PackageInfo)> = metadata
         .packages
         .iter()
         .filter_map(|package| {
-            let manifest_dir = package.manifest_path.parent()?.as_std_path();
-            let manifest_dir = manifest_dir
-                .canonicalize()
-                .unwrap_or_else(|_| manifest_dir.to_path_buf());
-            let bins = package
-                .targets
-                .iter()
-                .filter(|t| t.is_bin())
-                .map(|t| t.name.clone())
-                .collect();
+            let manifest_dir = canonical(package.manifest_path.parent()?.as_std_path());
             Some((
                 manifest_dir,
-                PackageInfo {
-                    name: package.name.to_string(),
-                    bins,
-                    target_directory: target_directory.clone(),
-                    workspace_root: workspace_root.clone(),
-                },
+                info(package.name.to_string(), bins_of(package), false),
             ))
         })
-        .collect())
+        .collect();
+    let root_package = result.iter().position(|(dir, _)| *dir == workspace_root);
+    let default_members: Vec<&cargo_metadata::Package> =
+        if metadata.workspace_default_members.is_available() {
+            metadata.workspace_default_packages()
+        } else {
+            metadata.workspace_packages()
+        };
+    let root_bins: Vec<BinTarget> = default_members.into_iter().flat_map(bins_of).collect();
+    match root_package {
+        Some(i) => {
+            let name = result[i].1.name.clone();
+            result[i].1 = info(name, root_bins, false);
+        }
+        None => {
+            let name = format!(
+                "workspace {}",
+                workspace_root.file_name().map_or_else(
+                    || workspace_root.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                )
+            );
+            result.push((workspace_root.clone(), info(name, root_bins, true)));
+        }
+    }
+    result
+}
+
+/// The features a plain build turns on: `default` and what it enables, transitively.
+fn default_features(table: &BTreeMap<String, Vec<String>>) -> std::collections::BTreeSet<String> {
+    let mut enabled = std::collections::BTreeSet::new();
+    let mut pending = vec!["default".to_string()];
+    while let Some(feature) = pending.pop() {
+        if !table.contains_key(&feature) || !enabled.insert(feature.clone()) {
+            continue;
+        }
+        for item in &table[&feature] {
+            if !item.contains('/') && !item.starts_with("dep:") {
+                pending.push(item.clone());
+            }
+        }
+    }
+    enabled.remove("default");
+    enabled
 }
 
 /// Remembered answers of `cargo metadata`, so a no-op build need not start cargo twice. An
@@ -115,7 +200,7 @@ fn run_cargo_metadata(dir: &Path, function: &str) -> Result<Vec<(PathBuf, Packag
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Remembered {
     stamp: String,
-    packages: Vec<(PathBuf, String, Vec<String>, PathBuf, PathBuf)>,
+    packages: Vec<(PathBuf, PackageInfo)>,
 }
 
 fn memory_file(dir: &Path, env: &Environment) -> Option<PathBuf> {
@@ -154,22 +239,7 @@ fn stamp(dir: &Path, packages: &[(PathBuf, PackageInfo)], env: &Environment) -> 
 fn remembered(dir: &Path, env: &Environment) -> Option<Vec<(PathBuf, PackageInfo)>> {
     let text = std::fs::read_to_string(memory_file(dir, env)?).ok()?;
     let remembered: Remembered = serde_json::from_str(&text).ok()?;
-    let packages: Vec<(PathBuf, PackageInfo)> = remembered
-        .packages
-        .into_iter()
-        .map(|(dir, name, bins, target_directory, workspace_root)| {
-            (
-                dir,
-                PackageInfo {
-                    name,
-                    bins,
-                    target_directory,
-                    workspace_root,
-                },
-            )
-        })
-        .collect();
-    (stamp(dir, &packages, env) == remembered.stamp).then_some(packages)
+    (stamp(dir, &remembered.packages, env) == remembered.stamp).then_some(remembered.packages)
 }
 
 fn remember(dir: &Path, packages: &[(PathBuf, PackageInfo)], env: &Environment) {
@@ -178,18 +248,7 @@ fn remember(dir: &Path, packages: &[(PathBuf, PackageInfo)], env: &Environment) 
     };
     let remembered = Remembered {
         stamp: stamp(dir, packages, env),
-        packages: packages
-            .iter()
-            .map(|(d, p)| {
-                (
-                    d.clone(),
-                    p.name.clone(),
-                    p.bins.clone(),
-                    p.target_directory.clone(),
-                    p.workspace_root.clone(),
-                )
-            })
-            .collect(),
+        packages: packages.to_vec(),
     };
     if let Ok(text) = serde_json::to_string(&remembered) {
         let _ = store::write_atomically(&file, text);

@@ -2,6 +2,7 @@
 //! and the process wrapper that streams their output. It reads a `BuildPlan` and hands every
 //! checked binary to the caller to place; it writes nothing into the build folder itself.
 
+pub(crate) mod diagnose;
 pub(crate) mod elf;
 pub(crate) mod metadata;
 pub(crate) mod process;
@@ -109,7 +110,8 @@ pub(crate) fn build(
         return Ok(BuildReport::default());
     }
     let runs = plan_runs(plan, settings)?;
-    let tools = tools::find_tools(settings).map_err(CargoError::Prepare)?;
+    let mut tools = tools::find_tools(settings).map_err(CargoError::Prepare)?;
+    crate::preflight::check(&mut tools, &runs, plan, settings, ui).map_err(CargoError::Prepare)?;
     let runs = runner::share_workspace_runs(&tools, runs, ui);
     let built = runner::run_all(&tools, &runs, plan, settings, ui, place)?;
     Ok(BuildReport { runs, built })

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::cargo::diagnose::stale_dependency;
 use crate::cargo::elf::{check_bootstrap, read_elf};
 use crate::cargo::process::{describe_status, interrupted, run_streaming};
 use crate::cargo::tools::{Tools, zig_available};
@@ -196,6 +197,14 @@ fn run_cargo_build(
             build.dir.display(),
             details.join("\n").trim()
         );
+        let rustc = tools
+            .rustc
+            .clone()
+            .or_else(|| crate::preflight::rustc_release(&build.dir, settings));
+        if let Some(hint) = stale_dependency(&details, &build.workspace_root, rustc.as_deref()) {
+            message.push_str("\n\n");
+            message.push_str(&hint);
+        }
         if message.to_lowercase().contains("zig") && !zig_available(settings) {
             message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
         }

@@ -10,6 +10,8 @@ use crate::settings::Settings;
 #[derive(Debug, Clone)]
 pub(crate) struct Tools {
     pub cargo: PathBuf,
+    /// The rustc release, once the preflight has asked it (for messages).
+    pub rustc: Option<String>,
 }
 
 /// Finds cargo, and makes sure cargo-lambda is on PATH.
@@ -26,7 +28,7 @@ pub(crate) fn find_tools(settings: &Settings) -> Result<Tools> {
 (a virtualenv's bin, or run `pyenv rehash`); see https://www.cargo-lambda.info/guide/installation.html"
         );
     }
-    Ok(Tools { cargo })
+    Ok(Tools { cargo, rustc: None })
 }
 
 /// True when cargo-lambda can find zig: `zig` on PATH, or the `ziglang` Python package.

@@ -392,7 +392,7 @@ pub(crate) fn parameters_yaml(overrides: &indexmap::IndexMap<String, String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{ProjectOptions, load::parse_template, load_project_with};
+    use crate::template::{ProjectOptions, load::read_template, load_project_with};
     use indexmap::IndexMap;
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
@@ -413,7 +413,7 @@ mod tests {
             let text = files
                 .get(path)
                 .ok_or_else(|| anyhow::anyhow!("no file {}", path.display()))?;
-            parse_template(text)
+            read_template(text, &path.display().to_string(), false)
         })
         .expect("template loads")
     }

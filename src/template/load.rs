@@ -6,8 +6,19 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde_yaml::{Mapping, Value};
 
+use super::duplicates::read_lenient;
+
+/// A parsed template and what the user should hear about how it was read.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The template in long form.
+    pub document: Value,
+    /// Doubtful input that sam accepts (repeated keys, JSON only YAML reads): built, with a fix.
+    pub warnings: Vec<String>,
+}
+
 /// Reads and parses the template at `path` into its long-form document.
-pub fn load_template_file(path: &Path) -> Result<Value> {
+pub fn load_template_file(path: &Path) -> Result<Parsed> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("Unable to read template {}", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -17,41 +28,45 @@ pub fn load_template_file(path: &Path) -> Result<Value> {
             e.utf8_error().valid_up_to()
         )
     })?;
-    parse_template(&text).with_context(|| format!("Failed to parse template {}", path.display()))
+    let json_file = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    read_template(&text, &path.display().to_string(), json_file)
+        .with_context(|| format!("Failed to parse template {}", path.display()))
 }
 
 /// Parses template text: JSON when it is JSON, otherwise YAML.
 pub fn parse_template(text: &str) -> Result<Value> {
-    if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
-        return Ok(from_json(json));
-    }
-    let raw: Value = serde_yaml::from_str(text).map_err(|e| anyhow!("{e}"))?;
-    normalize(raw)
+    read_template(text, "template", false).map(|parsed| parsed.document)
 }
 
-fn from_json(value: serde_json::Value) -> Value {
-    match value {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Value::Number(u.into())
-            } else if let Some(i) = n.as_i64() {
-                Value::Number(i.into())
-            } else {
-                Value::Number(n.as_f64().unwrap_or(f64::NAN).into())
-            }
-        }
-        serde_json::Value::String(s) => Value::String(s),
-        serde_json::Value::Array(items) => {
-            Value::Sequence(items.into_iter().map(from_json).collect())
-        }
-        serde_json::Value::Object(map) => Value::Mapping(
-            map.into_iter()
-                .map(|(k, v)| (Value::String(k), from_json(v)))
-                .collect(),
-        ),
+/// Parses template text as sam does: JSON when it is JSON, otherwise YAML; repeated keys keep
+/// the last value. `file` names the template in warnings; a `json_file` that only YAML reads
+/// gets a warning naming the JSON problem.
+pub fn read_template(text: &str, file: &str, json_file: bool) -> Result<Parsed> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    let json_error = match read_lenient(&mut json, text, file).and_then(|read| {
+        json.end()?;
+        Ok(read)
+    }) {
+        Ok((document, warnings)) => return Ok(Parsed { document, warnings }),
+        Err(e) => e,
+    };
+    let (raw, mut warnings) = read_lenient(serde_yaml::Deserializer::from_str(text), text, file)
+        .map_err(|e| anyhow!("{e}"))?;
+    if json_file {
+        warnings.insert(
+            0,
+            format!(
+                "{file} is not valid JSON ({json_error}); sam build then reads it as YAML, and so does samrs. Fix line {} so that tools reading JSON accept it too.",
+                json_error.line()
+            ),
+        );
     }
+    Ok(Parsed {
+        document: normalize(raw)?,
+        warnings,
+    })
 }
 
 /// A TOML value as plain data (dates become strings); samconfig, build.toml and parameter

@@ -1,6 +1,7 @@
 //! Reading SAM templates: loading YAML/JSON, Globals, intrinsics, nested stacks, and finding the
 //! functions and layers `sam build` would build. The result is plain data (`Project`).
 
+pub mod duplicates;
 pub mod globals;
 pub mod intrinsics;
 pub mod load;

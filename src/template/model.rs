@@ -11,6 +11,8 @@ pub struct Project {
     pub stacks: Vec<Stack>,
     /// Nested stacks that point at S3 or HTTP(S) and are therefore not built.
     pub remote_stacks: Vec<RemoteStack>,
+    /// Doubtful input that sam accepts and samrs builds too, each with its fix.
+    pub warnings: Vec<String>,
 }
 
 /// One template of the project.

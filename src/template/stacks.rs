@@ -9,7 +9,7 @@ use serde_yaml::{Mapping, Value};
 
 use super::globals::{function_globals, merge_function_globals};
 use super::intrinsics::{Scope, parameter_values, resolve, scalar_text};
-use super::load::load_template_file;
+use super::load::{Parsed, load_template_file};
 use super::model::{
     Function, FunctionKind, Layer, LayerKind, Project, RemoteStack, SkipReason, Stack,
 };
@@ -68,11 +68,12 @@ fn template_not_found(path: &Path, above: Option<&Path>) -> String {
 /// Like `load_project`, with templates read by `read` (tests hand in text from memory).
 pub fn load_project_with(
     options: &ProjectOptions,
-    read: &dyn Fn(&Path) -> Result<Value>,
+    read: &dyn Fn(&Path) -> Result<Parsed>,
 ) -> Result<Project> {
     let mut project = Project {
         stacks: Vec::new(),
         remote_stacks: Vec::new(),
+        warnings: Vec::new(),
     };
     let mut chain = Vec::new();
     load_stack(
@@ -89,14 +90,15 @@ pub fn load_project_with(
 
 fn load_stack(
     options: &ProjectOptions,
-    read: &dyn Fn(&Path) -> Result<Value>,
+    read: &dyn Fn(&Path) -> Result<Parsed>,
     path: &[String],
     template_file: &Path,
     parameters: &IndexMap<String, String>,
     project: &mut Project,
     chain: &mut Vec<PathBuf>,
 ) -> Result<usize> {
-    let document = read(template_file)?;
+    let Parsed { document, warnings } = read(template_file)?;
+    project.warnings.extend(warnings);
     let Value::Mapping(raw) = document else {
         bail!(
             "Failed to parse template {}: the document must be a map (found {})",

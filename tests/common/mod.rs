@@ -202,11 +202,17 @@ pub(crate) const EM_AARCH64: u16 = 183;
 /// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
 /// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
 /// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b`, `FAKE_PAD=N` adds N bytes to each binary.
+/// `--version` and `system` (the preflight's questions) answer `FAKE_CARGO_LAMBDA_VERSION` and
+/// `FAKE_ZIG_VERSION` without being logged.
 pub(crate) fn fake_cargo_lambda() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("temp dir");
     let script = r#"#!/usr/bin/env bash
 shift  # cargo passes "lambda" first
+case "${1:-}" in
+  --version) echo "cargo-lambda ${FAKE_CARGO_LAMBDA_VERSION:-1.9.2} (fake)"; exit 0 ;;
+  system) printf '{"zig":{"command":"fake-zig","version":"%s"}}\n' "${FAKE_ZIG_VERSION:-0.17.1}"; exit 0 ;;
+esac
 echo "$PWD|${CARGO_TARGET_DIR:-}|$*" >> "$FAKE_LOG"
 if [ -n "${FAKE_SIGNAL:-}" ]; then kill -9 $$; fi
 if [ -n "${FAKE_SLEEP:-}" ]; then sleep "$FAKE_SLEEP"; fi
