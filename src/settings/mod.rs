@@ -121,7 +121,7 @@ impl From<&Settings> for ProjectOptions {
     }
 }
 
-/// The `[env.build.parameters]` over `[env.global.parameters]` values of a config file.
+/// The merged `[env.<section>.parameters]` values of a config file (`build` over `global` for a build).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConfigValues {
     pub file: Option<PathBuf>,
@@ -129,11 +129,11 @@ pub(crate) struct ConfigValues {
 }
 
 impl ConfigValues {
-    fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.values.get(key)
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>> {
+    pub(crate) fn string(&self, key: &str) -> Result<Option<String>> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -142,7 +142,7 @@ impl ConfigValues {
         }
     }
 
-    fn boolean(&self, key: &str) -> Result<Option<bool>> {
+    pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -182,12 +182,26 @@ impl ConfigValues {
     }
 }
 
+/// The samconfig sections `samrs build` reads, lowest precedence first.
+pub(crate) const BUILD_SECTIONS: &[&str] = &["global", "build"];
+
 /// Merges the command line, the environment and the config file into `Settings`.
 pub(crate) fn resolve_settings(
     args: &BuildArgs,
     env: &Environment,
     cwd: &Path,
 ) -> Result<Settings> {
+    resolve_settings_from(args, env, cwd, BUILD_SECTIONS).map(|(settings, _)| settings)
+}
+
+/// `resolve_settings` reading the samconfig `[env.<section>.parameters]` tables of `sections`
+/// (later ones win); also returns the merged config values for a command's own keys.
+pub(crate) fn resolve_settings_from(
+    args: &BuildArgs,
+    env: &Environment,
+    cwd: &Path,
+    sections: &[&str],
+) -> Result<(Settings, ConfigValues)> {
     check_refused_options(args)?;
 
     let template_from_cli = args.template_file.clone();
@@ -203,6 +217,7 @@ pub(crate) fn resolve_settings(
         &config_dir,
         args.config_file.as_deref(),
         &config_env,
+        sections,
         &mut notices,
     )?;
 
@@ -343,7 +358,7 @@ pub(crate) fn resolve_settings(
     };
     let beta_notice = args.beta_features || (!args.no_beta_features && config_beta == Some(true));
 
-    Ok(Settings {
+    let settings = Settings {
         cwd: cwd.to_path_buf(),
         template_file,
         template_above,
@@ -374,7 +389,8 @@ pub(crate) fn resolve_settings(
         rust_log_debug: debug && env.get("RUST_LOG").is_none_or(str::is_empty),
         passthrough,
         env: env.clone(),
-    })
+    };
+    Ok((settings, config))
 }
 
 /// `--save-params`: writes the options given on the command line into
@@ -622,11 +638,13 @@ fn quote_override(value: &str) -> String {
     }
 }
 
-/// Finds and reads the config file, returning the merged build parameters of `env_name`.
+/// Finds and reads the config file, returning the parameters of `sections` in `env_name`
+/// merged (later sections win).
 fn load_config(
     config_dir: &Path,
     config_file: Option<&Path>,
     env_name: &str,
+    sections: &[&str],
     notices: &mut Vec<String>,
 ) -> Result<ConfigValues> {
     let file = match config_file {
@@ -679,9 +697,11 @@ fn load_config(
             .cloned()
             .unwrap_or_default()
     };
-    let mut values = section("global");
-    for (k, v) in section("build") {
-        values.insert(k, v);
+    let mut values = Mapping::new();
+    for name in sections {
+        for (k, v) in section(name) {
+            values.insert(k, v);
+        }
     }
     Ok(ConfigValues {
         file: Some(file),

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value};
 
 /// Every stack of a project: the root first, then nested stacks depth first.
@@ -26,6 +27,9 @@ pub struct Stack {
     pub dir: PathBuf,
     /// The parsed template in long form, before Globals or intrinsics.
     pub raw: Mapping,
+    /// Pseudo-parameters and parameters with the values this stack was loaded with (`Ref` sees
+    /// these), for stages that resolve more of the template later (`samrs local`).
+    pub parameters: IndexMap<String, Value>,
     /// Its function resources, in template order.
     pub functions: Vec<Function>,
     /// Its layer resources, in template order.

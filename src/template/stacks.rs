@@ -222,6 +222,7 @@ fn load_stack(
         template_file: template_file.to_path_buf(),
         dir,
         raw,
+        parameters: values,
         functions,
         layers,
         children: Vec::new(),

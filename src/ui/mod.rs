@@ -26,6 +26,9 @@ pub struct Ui {
     stderr_color: bool,
     pub format: OutputFormat,
     pub debug: bool,
+    /// False when stdout belongs to something else (`samrs local` prints a function's
+    /// response there): the build's banners and JSON result are then not printed.
+    pub build_results: bool,
     /// Holds the live bars of cargo runs (several at once with `--parallel`).
     bars: MultiProgress,
 }
@@ -47,6 +50,7 @@ impl Ui {
             stderr_color: stderr_tty && !no_color,
             format: OutputFormat::Text,
             debug: false,
+            build_results: true,
             bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
         }
     }
@@ -125,6 +129,9 @@ impl Ui {
 
     /// SAM's success banner (stdout).
     pub fn success_banner(&self, artifacts: &str, template: &str, default_dir: bool) {
+        if !self.build_results {
+            return;
+        }
         let (invoke, deploy) = if default_dir {
             (
                 "sam local invoke".to_string(),
@@ -152,6 +159,9 @@ impl Ui {
 
     /// SAM's "Build Failed" banner (stdout).
     pub fn failure_banner(&self) {
+        if !self.build_results {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = if self.stdout_color {
             writeln!(out, "\n{RED}Build Failed{RESET}")
@@ -163,6 +173,9 @@ impl Ui {
     /// One line of JSON on stdout (`--output json`).
     #[expect(clippy::unused_self, reason = "every print goes through the Ui")]
     pub fn json(&self, value: &serde_json::Value) {
+        if !self.build_results {
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", python_json(value));
     }
@@ -221,11 +234,19 @@ impl CargoProgress {
 /// JSON text with Python's `json.dumps` separators (`", "`, `": "`) and ASCII escapes.
 pub(crate) fn python_json(value: &serde_json::Value) -> String {
     let mut out = String::new();
-    write_json(value, &mut out);
+    write_json(value, &mut out, true);
     out
 }
 
-fn write_json(value: &serde_json::Value, out: &mut String) {
+/// `json.dumps(value, ensure_ascii=False)`: Python's separators, text left as it is (how SAM
+/// prints a function's response).
+pub(crate) fn python_json_text(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_json(value, &mut out, false);
+    out
+}
+
+fn write_json(value: &serde_json::Value, out: &mut String, ascii: bool) {
     match value {
         serde_json::Value::Array(items) => {
             out.push('[');
@@ -233,7 +254,7 @@ fn write_json(value: &serde_json::Value, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_json(item, out);
+                write_json(item, out, ascii);
             }
             out.push(']');
         }
@@ -243,18 +264,18 @@ fn write_json(value: &serde_json::Value, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_json_string(k, out);
+                write_json_string(k, out, ascii);
                 out.push_str(": ");
-                write_json(v, out);
+                write_json(v, out, ascii);
             }
             out.push('}');
         }
-        serde_json::Value::String(s) => write_json_string(s, out),
+        serde_json::Value::String(s) => write_json_string(s, out, ascii),
         other => out.push_str(&other.to_string()),
     }
 }
 
-fn write_json_string(text: &str, out: &mut String) {
+fn write_json_string(text: &str, out: &mut String, ascii: bool) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -263,7 +284,7 @@ fn write_json_string(text: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c if (c as u32) < 0x20 || (ascii && (c as u32) > 0x7e) => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
                     out.push_str(&format!("\\u{unit:04x}"));
@@ -285,6 +306,10 @@ mod tests {
         assert_eq!(
             python_json(&value),
             r#"{"type": "result", "list": [1, "\u00e9"], "n": null}"#
+        );
+        assert_eq!(
+            python_json_text(&value),
+            r#"{"type": "result", "list": [1, "é"], "n": null}"#
         );
     }
 }
