@@ -23,6 +23,246 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Build the project's rust-cargolambda functions into .aws-sam/build, as `sam build` does.
     Build(BuildArgs),
+    /// Run the template's Rust functions on this machine, without Docker (as `sam local`).
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+/// The `samrs local` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum LocalCommand {
+    /// Build and invoke one function once, print its logs on stderr and its response on stdout.
+    Invoke(InvokeArgs),
+    /// Serve the template's Api and HttpApi events on a local HTTP server.
+    StartApi(StartApiArgs),
+    /// Serve the Lambda Invoke API, for tests that call the functions through an AWS SDK.
+    StartLambda(StartLambdaArgs),
+}
+
+impl LocalCommand {
+    /// The usage line above its usage errors (SAM's layout).
+    pub(crate) fn usage(&self) -> &'static str {
+        match self {
+            LocalCommand::Invoke(_) => "Usage: samrs local invoke [OPTIONS] [FUNCTION_IDENTIFIER]",
+            LocalCommand::StartApi(_) => "Usage: samrs local start-api [OPTIONS]",
+            LocalCommand::StartLambda(_) => "Usage: samrs local start-lambda [OPTIONS]",
+        }
+    }
+
+    /// The options every `samrs local` command has.
+    pub(crate) fn common(&self) -> &LocalArgs {
+        match self {
+            LocalCommand::Invoke(a) => &a.local,
+            LocalCommand::StartApi(a) => &a.local,
+            LocalCommand::StartLambda(a) => &a.local,
+        }
+    }
+}
+
+/// The options of `samrs local invoke` (those of `sam local invoke` that apply without Docker).
+#[derive(Debug, Clone, Default, Args)]
+#[command(override_usage = "samrs local invoke [OPTIONS] [FUNCTION_IDENTIFIER]")]
+pub(crate) struct InvokeArgs {
+    /// The function to invoke: logical id, Stack/Id, FunctionName or ARN; may be omitted when the template has one function.
+    #[arg(value_name = "FUNCTION_IDENTIFIER")]
+    pub(crate) function_identifier: Option<String>,
+
+    /// The event file to pass to the function ('-' reads stdin) [default: {}].
+    #[arg(short = 'e', long, value_name = "PATH")]
+    pub(crate) event: Option<PathBuf>,
+
+    /// Invoke with an empty event ({}); the default.
+    #[arg(long, hide_short_help = true)]
+    pub(crate) no_event: bool,
+
+    #[command(flatten)]
+    pub(crate) local: LocalArgs,
+}
+
+/// The options of `samrs local start-api`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(override_usage = "samrs local start-api [OPTIONS]")]
+pub(crate) struct StartApiArgs {
+    /// The local address to bind to [default: 127.0.0.1].
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) host: Option<String>,
+
+    /// The port to listen on (0 picks a free one) [default: 3000].
+    #[arg(short = 'p', long, value_name = "INTEGER")]
+    pub(crate) port: Option<u16>,
+
+    /// Rebuild when a function's source changes; the next request runs the new code.
+    #[arg(long, overrides_with = "no_watch")]
+    pub(crate) watch: bool,
+    /// Do not rebuild on changes (the default).
+    #[arg(long, overrides_with = "watch", hide_short_help = true)]
+    pub(crate) no_watch: bool,
+
+    /// EAGER starts one process per function at start-up; LAZY (the default) on the first request.
+    #[arg(long, value_name = "EAGER|LAZY", value_parser = parse_warm_containers)]
+    pub(crate) warm_containers: Option<String>,
+
+    /// Ignored: static files are not served by samrs.
+    #[arg(short = 's', long, value_name = "DIRECTORY", hide_short_help = true)]
+    pub(crate) static_dir: Option<PathBuf>,
+    /// Ignored: samrs runs no authorizers.
+    #[arg(long, hide_short_help = true)]
+    pub(crate) disable_authorizer: bool,
+    /// Refused: samrs serves plain HTTP only.
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    pub(crate) ssl_cert_file: Option<PathBuf>,
+    /// Refused: samrs serves plain HTTP only.
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    pub(crate) ssl_key_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) local: LocalArgs,
+}
+
+/// The options of `samrs local start-lambda`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(override_usage = "samrs local start-lambda [OPTIONS]")]
+pub(crate) struct StartLambdaArgs {
+    /// The local address to bind to [default: 127.0.0.1].
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) host: Option<String>,
+
+    /// The port to listen on (0 picks a free one) [default: 3001].
+    #[arg(short = 'p', long, value_name = "INTEGER")]
+    pub(crate) port: Option<u16>,
+
+    /// EAGER starts one process per function at start-up; LAZY (the default) on the first invoke.
+    #[arg(long, value_name = "EAGER|LAZY", value_parser = parse_warm_containers)]
+    pub(crate) warm_containers: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) local: LocalArgs,
+}
+
+/// Options shared by the `samrs local` commands.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct LocalArgs {
+    /// The AWS SAM template file [default: template.[yaml|yml|json], else .aws-sam/build/template.yaml; env: SAM_TEMPLATE_FILE].
+    #[arg(
+        short = 't',
+        long = "template-file",
+        visible_alias = "template",
+        value_name = "PATH"
+    )]
+    pub(crate) template_file: Option<PathBuf>,
+
+    /// Template parameter values: 'Key=Value Key2=Value2', 'ParameterKey=K,ParameterValue=V' or file://params.yaml.
+    #[arg(long, num_args = 1.., action = ArgAction::Append, value_name = "VALUES")]
+    pub(crate) parameter_overrides: Vec<String>,
+
+    /// Environment variables for the functions: JSON ({"Parameters": {...}, "FunctionId": {...}}) or a .env file.
+    #[arg(short = 'n', long, value_name = "PATH")]
+    pub(crate) env_vars: Option<PathBuf>,
+
+    /// Write the functions' logs (and invoke's response) to this file instead of the terminal.
+    #[arg(short = 'l', long, value_name = "PATH")]
+    pub(crate) log_file: Option<PathBuf>,
+
+    /// AWS region for the functions (AWS_REGION) and the AWS::Region pseudo-parameter.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// AWS credentials profile (accepted; the functions get the AWS_* credential variables of this shell).
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
+
+    /// Configuration file [default: samconfig.toml].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) config_file: Option<PathBuf>,
+    /// Environment in the configuration file [default: default].
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) config_env: Option<String>,
+
+    /// Show debug logs: which binary runs and why, the Runtime API traffic, the build's cargo commands.
+    #[arg(long, env = "SAM_DEBUG")]
+    pub(crate) debug: bool,
+
+    #[command(flatten)]
+    pub(crate) docker: DockerArgs,
+}
+
+/// `sam local` options that only mean something for Docker containers: accepted and ignored,
+/// except the debugger ones, which are refused.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct DockerArgs {
+    /// Container only (ignored).
+    #[arg(short = 'v', long, value_name = "TEXT", hide_short_help = true)]
+    pub(crate) docker_volume_basedir: Option<String>,
+    /// Container only (ignored).
+    #[arg(
+        long,
+        env = "SAM_DOCKER_NETWORK",
+        value_name = "TEXT",
+        hide_short_help = true
+    )]
+    pub(crate) docker_network: Option<String>,
+    /// Container only (ignored).
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    pub(crate) container_env_vars: Option<PathBuf>,
+    /// Container only (ignored).
+    #[arg(long, env = "SAM_SKIP_PULL_IMAGE", hide_short_help = true)]
+    pub(crate) skip_pull_image: bool,
+    /// Container only (ignored).
+    #[arg(long, hide_short_help = true)]
+    pub(crate) force_image_build: bool,
+    /// Container only (ignored).
+    #[arg(long, hide_short_help = true)]
+    pub(crate) no_memory_limit: bool,
+    /// Container only (ignored).
+    #[arg(long, hide_short_help = true)]
+    pub(crate) shutdown: bool,
+    /// Container only (ignored).
+    #[arg(long, value_name = "TEXT", hide_short_help = true)]
+    pub(crate) container_host: Option<String>,
+    /// Container only (ignored).
+    #[arg(long, value_name = "TEXT", hide_short_help = true)]
+    pub(crate) container_host_interface: Option<String>,
+    /// Container only (ignored).
+    #[arg(long, action = ArgAction::Append, value_name = "TEXT", hide_short_help = true)]
+    pub(crate) add_host: Vec<String>,
+    /// Container only (ignored).
+    #[arg(long, action = ArgAction::Append, value_name = "TEXT", hide_short_help = true)]
+    pub(crate) invoke_image: Vec<String>,
+    /// Container only (ignored).
+    #[arg(long, overrides_with = "no_mount_symlinks", hide_short_help = true)]
+    pub(crate) mount_symlinks: bool,
+    /// Container only (ignored).
+    #[arg(long, overrides_with = "mount_symlinks", hide_short_help = true)]
+    pub(crate) no_mount_symlinks: bool,
+    /// Container only (ignored).
+    #[arg(long, value_name = "DIRECTORY", hide_short_help = true)]
+    pub(crate) layer_cache_basedir: Option<PathBuf>,
+    /// Refused: attach a debugger to the function's process instead (see --debug for its path).
+    #[arg(
+        short = 'd',
+        long,
+        value_name = "PORT",
+        env = "SAM_DEBUG_PORT",
+        hide_short_help = true
+    )]
+    pub(crate) debug_port: Vec<String>,
+    /// Refused (needs --debug-port).
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
+    pub(crate) debugger_path: Option<PathBuf>,
+    /// Refused (needs --debug-port).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        env = "DEBUGGER_ARGS",
+        hide_short_help = true
+    )]
+    pub(crate) debug_args: Option<String>,
+}
+
+fn parse_warm_containers(value: &str) -> Result<String, String> {
+    match value.to_ascii_uppercase().as_str() {
+        v @ ("EAGER" | "LAZY") => Ok(v.to_string()),
+        _ => Err(format!("'{value}' is not one of 'EAGER', 'LAZY'.")),
+    }
 }
 
 /// The options of `samrs build` (the same as `sam build`).
@@ -427,6 +667,7 @@ mod tests {
         );
         Cli::try_parse_from(argv).map(|cli| match cli.command {
             Command::Build(b) => b,
+            Command::Local(_) => panic!("not a build"),
         })
     }
 

@@ -23,6 +23,8 @@ pub enum Failure {
     Sam(anyhow::Error),
     /// Writing the build: staging, restoring from the cache, templates, the swap, build.toml.
     Output(anyhow::Error),
+    /// `samrs local`: choosing, preparing or running the functions on this machine.
+    Local(anyhow::Error),
 }
 
 impl Failure {
@@ -50,7 +52,8 @@ impl Failure {
             Failure::Usage(_)
             | Failure::Settings(_)
             | Failure::Template(_)
-            | Failure::BuildDir(_) => false,
+            | Failure::BuildDir(_)
+            | Failure::Local(_) => false,
         }
     }
 
@@ -64,7 +67,8 @@ impl Failure {
             | Failure::Template(e)
             | Failure::BuildDir(e)
             | Failure::Sam(e)
-            | Failure::Output(e) => format!("{e:#}"),
+            | Failure::Output(e)
+            | Failure::Local(e) => format!("{e:#}"),
         }
     }
 

@@ -1,11 +1,13 @@
 //! samrs: a drop-in replacement for `sam build` for Rust functions built with cargo-lambda.
 //!
 //! The modules follow the pipeline: settings → template → plan → cargo → output, with `ui`
-//! deciding what is printed where and `run` conducting.
+//! deciding what is printed where and `run` conducting; `local` runs the built functions on
+//! this machine.
 
 pub(crate) mod cargo;
 pub(crate) mod cli;
 pub mod error;
+pub(crate) mod local;
 pub mod output;
 pub(crate) mod paths;
 pub mod plan;

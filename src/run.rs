@@ -35,6 +35,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), Failure> {
     let result = match cli::parse(args) {
         Parsed::Run(command) => match *command {
             Command::Build(args) => build_command(&args, &env, &mut ui),
+            Command::Local(command) => crate::local::run(&command, &env, &mut ui),
         },
         Parsed::Shown => return Ok(()),
         Parsed::MissingCommand => {

@@ -171,7 +171,6 @@ impl Ui {
     }
 
     /// One line of JSON on stdout (`--output json`).
-    #[expect(clippy::unused_self, reason = "every print goes through the Ui")]
     pub fn json(&self, value: &serde_json::Value) {
         if !self.build_results {
             return;

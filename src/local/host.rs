@@ -1,0 +1,175 @@
+//! Which binary runs a function here: its Linux `bootstrap` when this machine can execute it
+//! (Linux on the function's architecture), otherwise a host build of the same bin
+//! (`cargo build --bin <bin>` with the function's features and profile).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::cargo::process::{Stream, describe_command, describe_status, run_streaming};
+use crate::cargo::read_packages;
+use crate::plan::{Profile, Selection, check_functions};
+use crate::settings::Settings;
+use crate::template::{Architecture, Project};
+use crate::ui::Ui;
+
+use super::functions::LocalFunction;
+
+/// The machine samrs runs on, as Lambda names it.
+pub(crate) fn host_description() -> String {
+    format!("{} {}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// True when this machine can execute a Linux bootstrap built for `architecture`.
+pub(crate) fn can_run_bootstrap(architecture: Architecture) -> bool {
+    cfg!(target_os = "linux")
+        && match architecture {
+            Architecture::X86_64 => cfg!(target_arch = "x86_64"),
+            Architecture::Arm64 => cfg!(target_arch = "aarch64"),
+        }
+}
+
+/// Builds `function`'s bin for this machine and returns the executable.
+pub(crate) fn host_build(
+    function: &LocalFunction,
+    project: &Project,
+    settings: &Settings,
+    ui: &Ui,
+) -> Result<PathBuf> {
+    let selection = Selection {
+        functions: vec![function.function],
+        single_resource: true,
+        notices: Vec::new(),
+    };
+    let checked = check_functions(project, &selection)
+        .map_err(|e| anyhow!(e.message))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{}: nothing to build", function.full_path))?;
+    let packages = read_packages(
+        [(function.code_dir.as_path(), function.logical_id.as_str())],
+        &settings.env,
+    )?;
+    let package = packages.get(&function.code_dir).ok_or_else(|| {
+        anyhow!(
+            "{}: no package in {}",
+            function.full_path,
+            function.code_dir.display()
+        )
+    })?;
+    let bin = match &checked.binary {
+        Some(bin) => bin.clone(),
+        None => {
+            let plain: Vec<&str> = package
+                .bins
+                .iter()
+                .filter(|b| b.features_off.is_empty())
+                .map(|b| b.name.as_str())
+                .collect();
+            match plain.as_slice() {
+                [only] => (*only).to_string(),
+                bins => bail!(
+                    "{}: package {} has {} bins; name one with Metadata.BuildProperties.Binary",
+                    function.full_path,
+                    package.name,
+                    bins.len()
+                ),
+            }
+        }
+    };
+    let mut command = Command::new("cargo");
+    command
+        .current_dir(&function.code_dir)
+        .args(["build", "--message-format=json-render-diagnostics"]);
+    match (&checked.options.profile, settings.profile) {
+        (Some(name), _) => {
+            command.args(["--profile", name]);
+        }
+        (None, Profile::Release) => {
+            command.arg("--release");
+        }
+        (None, Profile::Debug) => {}
+    }
+    if !checked.options.features.is_empty() {
+        command.args(["--features", &checked.options.features.join(",")]);
+    }
+    command.args(["--bin", &bin]);
+    ui.log(&format!(
+        "Building {} for this machine ({}): its {} bootstrap cannot run here",
+        function.logical_id,
+        host_description(),
+        function.architecture.as_str()
+    ));
+    ui.debug(&format!("Running {}", describe_command(&command)));
+    let mut progress = ui.cargo_progress(&format!("Compiling {bin} for this machine"));
+    let output = run_streaming(&mut command, |stream, line| {
+        if stream == Stream::Stderr {
+            progress.line(line);
+        }
+    })
+    .with_context(|| format!("Unable to run cargo for {}", function.logical_id))?;
+    progress.finish(&format!("Compiled {bin} for this machine"));
+    if !output.status.success() {
+        bail!(
+            "cargo build of {} for this machine failed ({}):\n{}",
+            function.logical_id,
+            describe_status(output.status),
+            output.stderr.join("\n")
+        );
+    }
+    executable(&output.stdout, &bin).ok_or_else(|| {
+        anyhow!(
+            "cargo built {} but named no executable for bin {bin}",
+            function.logical_id
+        )
+    })
+}
+
+/// The executable cargo reported for `bin` in its JSON messages.
+fn executable(lines: &[String], bin: &str) -> Option<PathBuf> {
+    lines.iter().rev().find_map(|line| {
+        let message: serde_json::Value = serde_json::from_str(line).ok()?;
+        let is_bin = message.get("reason")?.as_str()? == "compiler-artifact"
+            && message.pointer("/target/name")?.as_str()? == bin
+            && message
+                .pointer("/target/kind")?
+                .as_array()?
+                .iter()
+                .any(|k| k == "bin");
+        if !is_bin {
+            return None;
+        }
+        let path = message.get("executable")?.as_str()?;
+        Some(Path::new(path).to_path_buf())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_executable_comes_from_cargo_messages() {
+        let lines = vec![
+            r#"{"reason":"compiler-artifact","target":{"name":"serde","kind":["lib"]},"executable":null}"#.to_string(),
+            r#"{"reason":"compiler-artifact","target":{"name":"tiny","kind":["bin"]},"executable":"/t/release/tiny"}"#.to_string(),
+            r#"{"reason":"build-finished","success":true}"#.to_string(),
+        ];
+        assert_eq!(
+            executable(&lines, "tiny"),
+            Some(PathBuf::from("/t/release/tiny"))
+        );
+        assert_eq!(executable(&lines, "other"), None);
+    }
+
+    #[test]
+    fn this_machine_runs_its_own_architecture() {
+        let native = if cfg!(target_arch = "aarch64") {
+            Architecture::Arm64
+        } else {
+            Architecture::X86_64
+        };
+        assert_eq!(can_run_bootstrap(native), cfg!(target_os = "linux"));
+    }
+}

@@ -1,0 +1,248 @@
+//! `samrs local start-lambda`: the Lambda Invoke API
+//! (`POST /2015-03-31/functions/<name>/invocations`) on a local port, so tests can call the
+//! functions through an AWS SDK with `endpoint_url`. Same warm processes as start-api.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::net::TcpListener;
+
+use super::apigw::{HttpRequest, HttpResponse};
+use super::functions::LocalFunction;
+use super::logs::Logs;
+use super::pool::Engine;
+use super::routes::percent_decode;
+use super::sandbox::{Invocation, MAX_PAYLOAD_BYTES};
+use super::server::{prewarm, read_request, serve, to_hyper};
+use super::settings::Mode;
+use super::{Runnable, Session};
+use crate::ui::Ui;
+
+/// What the request handler knows of each function.
+struct Target {
+    function: LocalFunction,
+    unavailable: Option<String>,
+}
+
+struct LambdaState {
+    targets: Vec<Target>,
+    engine: Arc<Engine>,
+    region: String,
+    logs: Logs,
+}
+
+pub(crate) async fn start_lambda(session: &Session<'_>, ui: &Ui) -> Result<()> {
+    let Mode::StartLambda { host, port, eager } = session.settings.mode else {
+        bail!("start-lambda called for another command");
+    };
+    let listener = TcpListener::bind((host, port)).await.with_context(|| {
+        format!("Unable to listen on {host}:{port}; is another server using the port? Pick another with --port")
+    })?;
+    let address = listener
+        .local_addr()
+        .context("Unable to read the server's address")?;
+    let targets: Vec<Target> = session
+        .functions
+        .iter()
+        .zip(session.runnables)
+        .map(|(f, r)| Target {
+            function: f.clone(),
+            unavailable: match r {
+                Some(Runnable::No(reason)) => Some(reason.clone()),
+                _ => None,
+            },
+        })
+        .collect();
+    for target in &targets {
+        if let Some(reason) = &target.unavailable {
+            ui.warn(&format!(
+                "{} cannot run here: {reason}",
+                target.function.logical_id
+            ));
+        }
+    }
+    if eager {
+        prewarm(&session.engine, ui).await;
+    }
+    ui.log("Starting the Local Lambda Service. You can now invoke your Lambda Functions defined in your template through the endpoint.");
+    ui.log(&format!(" * Running on http://{address}"));
+    ui.log("Press CTRL+C to quit");
+    let state = Arc::new(LambdaState {
+        targets,
+        engine: session.engine.clone(),
+        region: session.settings.region.clone(),
+        logs: session.logs.clone(),
+    });
+    serve(listener, move |request, peer| {
+        let state = state.clone();
+        async move { handle(&state, request, peer).await }
+    })
+    .await;
+    Ok(())
+}
+
+fn error(status: u16, kind: &str, message: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-amzn-errortype".into(), kind.into()),
+        ],
+        body: serde_json::json!({"Type": "User", "Message": message})
+            .to_string()
+            .into_bytes(),
+    }
+}
+
+async fn handle(
+    state: &LambdaState,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let response = match read_request(request, peer, MAX_PAYLOAD_BYTES).await {
+        None => error(
+            413,
+            "RequestTooLargeException",
+            "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+        ),
+        Some(request) => invoke(state, &request).await,
+    };
+    to_hyper(response)
+}
+
+async fn invoke(state: &LambdaState, request: &HttpRequest) -> HttpResponse {
+    let name = request
+        .raw_path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .map(percent_decode);
+    let (Some(name), "POST") = (name, request.method.as_str()) else {
+        return error(
+            404,
+            "UnknownOperationException",
+            &format!(
+                "{} {} is not a Lambda Invoke API path; POST /2015-03-31/functions/<name>/invocations",
+                request.method, request.raw_path
+            ),
+        );
+    };
+    let qualifier = request
+        .raw_query
+        .split('&')
+        .find_map(|p| p.strip_prefix("Qualifier="))
+        .map(percent_decode);
+    let not_found = || {
+        error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: arn:aws:lambda:{}:123456789012:function:{name}{}",
+                state.region,
+                qualifier
+                    .as_deref()
+                    .map(|q| format!(":{q}"))
+                    .unwrap_or_default()
+            ),
+        )
+    };
+    if qualifier.as_deref().is_some_and(|q| q != "$LATEST") {
+        return not_found();
+    }
+    let Some(index) = state
+        .targets
+        .iter()
+        .position(|t| t.function.answers_to(&name))
+    else {
+        return not_found();
+    };
+    let target = &state.targets[index];
+    let Some(pool) = state.engine.pools[index].clone() else {
+        let reason = target
+            .unavailable
+            .as_deref()
+            .unwrap_or("it cannot run here");
+        return error(
+            502,
+            "ServiceException",
+            &format!(
+                "{} cannot run in samrs local: {reason}",
+                target.function.logical_id
+            ),
+        );
+    };
+    let payload = if request.body.iter().all(u8::is_ascii_whitespace) {
+        Bytes::from_static(b"{}")
+    } else if let Err(e) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+        return error(
+            400,
+            "InvalidRequestContentException",
+            &format!("Could not parse request body into json: {e}"),
+        );
+    } else {
+        Bytes::from(request.body.clone())
+    };
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let client_context = header("x-amz-client-context")
+        .and_then(|c| STANDARD.decode(c.trim()).ok())
+        .map(|c| String::from_utf8_lossy(&c).into_owned());
+    let invocation = Invocation {
+        payload,
+        client_context,
+        cognito_identity: None,
+    };
+    match header("x-amz-invocation-type").as_deref() {
+        Some("DryRun") => {
+            return HttpResponse {
+                status: 204,
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+        }
+        Some("Event") => {
+            let logs = state.logs.clone();
+            let id = target.function.logical_id.clone();
+            tokio::spawn(async move {
+                let outcome = pool.invoke(invocation).await;
+                if outcome.is_error() {
+                    logs.platform(&format!(
+                        "{id}: asynchronous invocation failed: {}",
+                        String::from_utf8_lossy(&outcome.payload())
+                    ));
+                }
+            });
+            return HttpResponse {
+                status: 202,
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+        }
+        _ => {}
+    }
+    state.engine.wait_current().await;
+    let outcome = pool.invoke(invocation).await;
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("x-amz-executed-version".to_string(), "$LATEST".to_string()),
+    ];
+    if outcome.is_error() {
+        headers.push(("x-amz-function-error".into(), "Unhandled".into()));
+    }
+    HttpResponse {
+        status: 200,
+        headers,
+        body: outcome.payload().to_vec(),
+    }
+}
