@@ -211,6 +211,30 @@ fn invoke_hands_the_function_its_event_environment_and_context(dir: &Path) {
         "{}",
         slow.stderr
     );
+    // --debug says which binary runs; -l sends the logs and the response to a file.
+    let log = events.path().join("invoke.log");
+    let logged = run_ok(&mut local(
+        &dir,
+        &[
+            "invoke",
+            "EchoFunction",
+            "--debug",
+            "-l",
+            log.to_str().expect("utf-8"),
+        ],
+    ));
+    let how = if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        "EchoFunction: runs .aws-sam/local/build/EchoFunction/bootstrap (a Linux x86_64 bootstrap; this machine, linux x86_64, runs it directly)"
+    } else {
+        "EchoFunction: runs a host build"
+    };
+    assert!(logged.stderr.contains(how), "{}", logged.stderr);
+    assert_eq!(logged.stdout, "", "the response went to the log file");
+    let written = std::fs::read_to_string(&log).expect("log file");
+    assert!(
+        written.contains("START RequestId: ") && written.contains("\"function\": \"echo\""),
+        "{written}"
+    );
     let crashed = run_ok(&mut local(
         &dir,
         &["invoke", "EchoFunction", "-e", &event(r#"{"exit": 3}"#)],

@@ -742,6 +742,23 @@ mod tests {
     }
 
     #[test]
+    fn unknown_routes_answer_as_the_api_kind_does() {
+        let rest = no_route(true);
+        assert_eq!(
+            (rest.status, rest.body.as_slice()),
+            (
+                403,
+                br#"{"message":"Missing Authentication Token"}"#.as_slice()
+            )
+        );
+        let http = no_route(false);
+        assert_eq!(
+            (http.status, http.body.as_slice()),
+            (404, br#"{"message":"Not Found"}"#.as_slice())
+        );
+    }
+
+    #[test]
     fn http_api_responses_may_omit_status_code() {
         let http = route(ApiKind::Http, None, Some("/x"), false);
         let plain = respond(&http, None, r#"{"hello": "world"}"#).expect("ok");
