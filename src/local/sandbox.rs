@@ -326,6 +326,7 @@ impl Sandbox {
         // SAFETY: prctl(2) is async-signal-safe; it only asks the kernel to stop the child when
         // the thread that started it (a runtime thread of samrs, alive as long as samrs) ends,
         // so no function process outlives samrs even when samrs is killed.
+        #[cfg(target_os = "linux")]
         unsafe {
             command.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
