@@ -790,7 +790,7 @@ mod tests {
         );
         assert_eq!(
             usage_of(&["deploy"]).message,
-            "No such command 'deploy'. samrs has: build (for the other commands, use sam deploy)"
+            "No such command 'deploy'. samrs has: build, local (for the other commands, use sam deploy)"
         );
     }
 }

@@ -87,7 +87,7 @@ fn a_misspelt_command_is_corrected_under_the_top_usage() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.ends_with(
-            "Error: No such command 'deploy'. samrs has: build (for the other commands, use sam deploy)\n"
+            "Error: No such command 'deploy'. samrs has: build, local (for the other commands, use sam deploy)\n"
         ),
         "{}",
         run.stderr
