@@ -747,12 +747,18 @@ fn options_that_shape_the_build_are_honoured() {
         "build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_b"
     );
 
-    // --debug: the exact cargo command line and folder.
+    // --debug: the exact cargo command line, folder and environment, with what samrs adds to
+    // read cargo's progress (the fake logs the command without it, as SAM would run it).
     let run = run_ok(s.samrs().args(["build", "--debug"]));
-    assert!(
-        run.stderr.contains("Running cargo lambda build --release"),
-        "{}",
-        run.stderr
+    let expected = format!(
+        "Running cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_b --message-format=json-render-diagnostics --color=never in {} (CARGO_TARGET_DIR={} CARGO_TERM_COLOR=never CARGO_TERM_PROGRESS_WHEN=always CARGO_TERM_PROGRESS_WIDTH=100 RUST_LOG=debug)\n",
+        s.dir(),
+        s.target().display()
+    );
+    assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    assert_eq!(
+        fake_calls(&s.log())[2].2,
+        "build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_b"
     );
 
     // -m and --build-in-source are accepted and change nothing.
@@ -798,4 +804,55 @@ fn help_and_refused_options_answer_as_sam_does() {
         "You must not provide both the --build-in-source and --use-container parameters."
     ));
     assert!(fake_calls(&s.log()).is_empty());
+}
+
+/// Was: `Compiling test-handler [function_a, function_b]` and `built in 0.7s` for a run that
+/// compiled nothing. One line per cargo run names its functions once; the summary says
+/// "up to date" when cargo found every binary fresh.
+#[test]
+fn a_run_that_compiled_nothing_is_up_to_date() {
+    let s = Setup::new("multi-function");
+    let built = run_ok(s.samrs().arg("build"));
+    let lines: Vec<&str> = built
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("Built "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", built.stderr);
+    assert!(
+        lines[0].starts_with(
+            "Built FunctionA, FunctionB (provided.al2 x86_64, 2 of 2 crates compiled) in "
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(!built.stderr.contains("up to date"), "{}", built.stderr);
+    let fresh = run_ok(s.samrs().arg("build").env("FAKE_FRESH", "true"));
+    assert!(
+        fresh
+            .stderr
+            .contains("Built FunctionA, FunctionB (provided.al2 x86_64, up to date) in "),
+        "{}",
+        fresh.stderr
+    );
+    let rows: Vec<&str> = fresh
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Function"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", fresh.stderr);
+    assert!(rows.iter().all(|r| r.ends_with("up to date")), "{rows:?}");
+}
+
+/// Was: `Cargo Lambda failed for FunctionA, FunctionB` when only function_b did not compile.
+#[test]
+fn a_failed_bin_names_its_function_and_the_others_are_not_built() {
+    let s = Setup::new("multi-function");
+    let run = run(s.samrs().arg("build").env("FAKE_FAIL_BIN", "function_b"));
+    assert_eq!(run.code, 1);
+    let dir = s.dir();
+    let expected = format!(
+        "Error: Cargo Lambda failed for FunctionB (exit code 101, `cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b` in {dir}); FunctionA not built (same cargo run):\n   Compiling fake v0.1.0\nerror[E0308]: mismatched types (fake)\nerror: could not compile `fake` (bin \"function_b\") due to 1 previous error\n"
+    );
+    assert!(run.stderr.ends_with(&expected), "{}", run.stderr);
 }

@@ -30,9 +30,12 @@ fn multi_function_crate_builds_both_bins_in_one_cargo_run() {
         std::fs::read(build.join("FunctionB/bootstrap")).expect("b"),
         "each function gets its own binary"
     );
-    // One cargo run serves both functions; SAM's per-definition lines are still printed.
+    // One cargo run serves both functions, and its line names each once; SAM's
+    // per-definition lines are still printed.
     assert_eq!(
-        run.stderr.matches("Compiling test-handler").count(),
+        run.stderr
+            .matches("Built FunctionA, FunctionB (provided.al2 x86_64, ")
+            .count(),
         1,
         "{}",
         run.stderr
@@ -82,6 +85,19 @@ fn a_failed_build_leaves_the_previous_build_intact() {
     let _lock = cargo_lock();
     let project = copy_fixture("multi-function");
     run_ok(samrs(project.path()).arg("build"));
+    // Nothing changed: cargo compiles nothing, and the summary says so.
+    let again = run_ok(samrs(project.path()).arg("build"));
+    let rows: Vec<&str> = again
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Function"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", again.stderr);
+    assert!(
+        rows.iter().all(|r| r.ends_with("up to date")),
+        "{}",
+        again.stderr
+    );
     let before = snapshot(&project.path().join(".aws-sam"));
 
     let source = project.path().join("src/function_a.rs");
@@ -92,9 +108,16 @@ fn a_failed_build_leaves_the_previous_build_intact() {
     let run = run(samrs(project.path()).arg("build"));
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "\nBuild Failed\n");
+    // Only function_a's source is broken: cargo names that bin, so FunctionB is "not built".
     assert!(
         run.stderr
-            .contains("Error: Cargo Lambda failed for FunctionA, FunctionB"),
+            .contains("Error: Cargo Lambda failed for FunctionA (exit code 101"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("; FunctionB not built (same cargo run):\n"),
         "{}",
         run.stderr
     );

@@ -1,6 +1,7 @@
 //! What a user sees, as transcripts: the exit code, stdout and stderr of `samrs` for a success
-//! (real cargo-lambda), a compile error, a template error and `--help`. Paths, times and sizes
-//! are redacted; everything else must match the snapshot exactly.
+//! and a rebuild with nothing to do (real cargo-lambda), a compile error in one of two binaries
+//! of a cargo run, a template error and `--help`. Paths, times, sizes and crate
+//! counts are redacted; everything else must match the snapshot exactly.
 
 mod common;
 
@@ -30,6 +31,7 @@ macro_rules! assert_transcript {
         insta::with_settings!({filters => vec![
             (r"\d+\.\d+s\b", "[TIME]s"),
             (r"\d+\.\d MiB", "[SIZE] MiB"),
+            (r"\d+ of \d+ crates compiled", "[N] of [TOTAL] crates compiled"),
         ]}, {
             insta::assert_snapshot!($text, @$snapshot);
         })
@@ -60,11 +62,21 @@ fn success() {
     --- stderr
     Building codeuri: [PROJECT] runtime: provided.al2 architecture: x86_64 functions: FunctionA
     Building codeuri: [PROJECT] runtime: provided.al2 architecture: x86_64 functions: FunctionB
-    Compiling test-handler [function_a, function_b]
-    Built function_a, function_b for provided.al2 x86_64 in [TIME]s
+    Built FunctionA, FunctionB (provided.al2 x86_64, [N] of [TOTAL] crates compiled) in [TIME]s
       Resource   Target                  Size  Build
       FunctionA  provided.al2 x86_64  [SIZE] MiB  built in [TIME]s
       FunctionB  provided.al2 x86_64  [SIZE] MiB  built in [TIME]s
+    "#);
+
+    // Nothing changed: cargo compiles nothing, and both the run and the table say so.
+    let again = run_ok(samrs(project.path()).arg("build"));
+    assert_transcript!(redacted(&again.stderr, project.path()), @r#"
+    Building codeuri: [PROJECT] runtime: provided.al2 architecture: x86_64 functions: FunctionA
+    Building codeuri: [PROJECT] runtime: provided.al2 architecture: x86_64 functions: FunctionB
+    Built FunctionA, FunctionB (provided.al2 x86_64, up to date) in [TIME]s
+      Resource   Target                  Size  Build
+      FunctionA  provided.al2 x86_64  [SIZE] MiB  up to date
+      FunctionB  provided.al2 x86_64  [SIZE] MiB  up to date
     "#);
 }
 
@@ -80,7 +92,7 @@ fn compile_error() {
         &scratch.path().join("target"),
     )
     .arg("build")
-    .env("FAKE_FAIL", "1"));
+    .env("FAKE_FAIL_BIN", "function_b"));
     assert_transcript!(redacted(&transcript(&run), project.path()), @r#"
     exit: 1
     --- stdout
@@ -89,10 +101,10 @@ fn compile_error() {
     --- stderr
     Building codeuri: [PROJECT] runtime: provided.al2 architecture: x86_64 functions: FunctionA
     Building codeuri: [PROJECT] runtime: provided.al2 architecture: x86_64 functions: FunctionB
-    Compiling test-handler [function_a, function_b]
-    Error: Cargo Lambda failed for FunctionA, FunctionB (exit code 101, `cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b` in [PROJECT]):
-    Compiling fake v0.1.0
+    Error: Cargo Lambda failed for FunctionB (exit code 101, `cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b` in [PROJECT]); FunctionA not built (same cargo run):
+       Compiling fake v0.1.0
     error[E0308]: mismatched types (fake)
+    error: could not compile `fake` (bin "function_b") due to 1 previous error
     "#);
 }
 

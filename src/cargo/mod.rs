@@ -4,6 +4,7 @@
 
 pub(crate) mod diagnose;
 pub(crate) mod elf;
+pub(crate) mod messages;
 pub(crate) mod metadata;
 pub(crate) mod process;
 pub(crate) mod runner;
@@ -33,8 +34,11 @@ pub enum CargoError {
     Run(anyhow::Error),
     /// `cargo lambda build` failed; `message` holds its command, status and output.
     Compile {
-        /// The full paths of the resources the run was for.
+        /// The full paths of the resources whose binaries failed (all of the run's when cargo
+        /// named none, or a library, build script or dependency failed).
         resources: Vec<String>,
+        /// The other resources of the same run, left unbuilt because the run failed.
+        not_built: Vec<String>,
         /// What is shown to the user.
         message: String,
     },
@@ -79,6 +83,8 @@ pub struct Built {
     pub run: usize,
     /// How long that run took.
     pub elapsed: Duration,
+    /// cargo compiled nothing for it: its binary was already up to date.
+    pub up_to_date: bool,
 }
 
 /// What the cargo stage did: the runs it started and every binary they produced.
@@ -95,6 +101,16 @@ impl BuildReport {
             .iter()
             .find(|b| b.artifact == artifact)
             .map(|b| b.elapsed)
+    }
+
+    /// True when cargo ran for `artifact` but found every binary of it up to date.
+    pub fn up_to_date(&self, artifact: Artifact) -> bool {
+        let mut built = self
+            .built
+            .iter()
+            .filter(|b| b.artifact == artifact)
+            .peekable();
+        built.peek().is_some() && built.all(|b| b.up_to_date)
     }
 }
 

@@ -105,6 +105,9 @@ pub(crate) fn run_streaming(
     })
 }
 
+/// Sends each line of `source` as it ends. A progress bar redraws itself after a carriage
+/// return without a newline (cargo's `Building [==> ] 54/144`), so a carriage return ends a line
+/// too, and the blank drawings that erase a bar are dropped; `\r\n` ends one line.
 fn spawn_reader(
     source: impl Read + Send + 'static,
     stream: Stream,
@@ -112,19 +115,40 @@ fn spawn_reader(
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut reader = BufReader::new(source);
-        let mut buffer = Vec::new();
+        let mut line = Vec::new();
+        let mut after_return = false;
         loop {
-            buffer.clear();
-            match reader.read_until(b'\n', &mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buffer);
-                    let line = line.trim_end_matches(['\n', '\r']).to_string();
-                    if sender.send((stream, line)).is_err() {
-                        break;
+            let (end, used) = match reader.fill_buf() {
+                Ok([]) => break,
+                Ok(bytes) => match bytes.iter().position(|b| matches!(b, b'\n' | b'\r')) {
+                    Some(at) => {
+                        line.extend_from_slice(&bytes[..at]);
+                        (Some(bytes[at]), at + 1)
                     }
-                }
+                    None => {
+                        line.extend_from_slice(bytes);
+                        (None, bytes.len())
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            reader.consume(used);
+            let Some(end) = end else { continue };
+            let text = String::from_utf8_lossy(&line).into_owned();
+            line.clear();
+            let keep = if end == b'\r' {
+                !text.trim().is_empty()
+            } else {
+                !(after_return && text.is_empty())
+            };
+            after_return = end == b'\r';
+            if keep && sender.send((stream, text)).is_err() {
+                return;
             }
+        }
+        if !line.is_empty() {
+            let _ = sender.send((stream, String::from_utf8_lossy(&line).into_owned()));
         }
     })
 }
@@ -137,6 +161,21 @@ pub(crate) fn describe_command(command: &Command) -> String {
         text.push_str(&arg.to_string_lossy());
     }
     text
+}
+
+/// True when the child died of SIGINT or SIGTERM: an interrupt reached it, possibly just before
+/// samrs's own handler (which runs on a thread of its own) noted it.
+pub(crate) fn stopped_by_interrupt(status: ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        false
+    }
 }
 
 /// "exit code 101" or "killed by signal 9 (SIGKILL)".
@@ -181,11 +220,58 @@ mod tests {
     }
 
     #[test]
+    fn carriage_returns_split_lines_and_blank_redraws_are_dropped() {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "printf 'bar 1/2\\r      \\rbar 2/2\\rdone\\r\\n\\nlast\\n' >&2",
+        ]);
+        let output = run_streaming(&mut command, |_, _| {}).expect("runs");
+        assert_eq!(output.stderr, ["bar 1/2", "bar 2/2", "done", "", "last"]);
+    }
+
+    /// Was: cargo's bar ends with a carriage return and no newline, so its count (and total)
+    /// reached the display only with cargo's next full line, often at the very end.
+    #[test]
+    fn a_line_ended_by_a_carriage_return_arrives_before_the_next_newline() {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "printf 'bar 1/9\\r' >&2; sleep 3; printf 'done\\nno newline' >&2",
+        ]);
+        let started = std::time::Instant::now();
+        let mut first = None;
+        let output = run_streaming(&mut command, |_, line| {
+            first.get_or_insert_with(|| (line.to_string(), started.elapsed()));
+        })
+        .expect("runs");
+        let (line, when) = first.expect("a line");
+        assert_eq!(line, "bar 1/9");
+        assert!(
+            when < std::time::Duration::from_secs(4),
+            "arrived after {when:?}"
+        );
+        assert_eq!(output.stderr, ["bar 1/9", "done", "no newline"]);
+    }
+
+    #[test]
     fn stdin_is_closed() {
         let mut command = Command::new("sh");
         command.args(["-c", "read x || echo eof"]);
         let output = run_streaming(&mut command, |_, _| {}).expect("runs");
         assert_eq!(output.stdout, ["eof"]);
+    }
+
+    #[test]
+    fn sigint_and_sigterm_count_as_an_interrupt_and_sigkill_does_not() {
+        let status = |signal: &str| {
+            let mut command = Command::new("sh");
+            command.args(["-c", &format!("kill -{signal} $$")]);
+            run_streaming(&mut command, |_, _| {}).expect("runs").status
+        };
+        assert!(stopped_by_interrupt(status("INT")));
+        assert!(stopped_by_interrupt(status("TERM")));
+        assert!(!stopped_by_interrupt(status("KILL")));
     }
 
     #[test]

@@ -9,13 +9,16 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::cargo::diagnose::stale_dependency;
 use crate::cargo::elf::{check_bootstrap, read_elf};
-use crate::cargo::process::{describe_status, interrupted, run_streaming};
+use crate::cargo::messages::{MESSAGE_FORMAT, Tally};
+use crate::cargo::process::{
+    Stream, describe_status, interrupted, run_streaming, stopped_by_interrupt,
+};
 use crate::cargo::tools::{Tools, zig_available};
 use crate::cargo::unify::features_unify;
 use crate::cargo::{Built, CargoError};
 use crate::plan::{Artifact, BuildPlan, CargoBuild, merge_builds, merge_candidates};
 use crate::settings::Settings;
-use crate::ui::Ui;
+use crate::ui::{Ui, strip_colours};
 
 /// Lets members of one workspace share a cargo run where that provably changes no binary.
 pub(crate) fn share_workspace_runs(
@@ -84,7 +87,7 @@ pub(crate) fn run_all(
         let mut built = Vec::new();
         for &run in lane {
             let build = &builds[run];
-            let elapsed = run_cargo_build(tools, build, work, settings, jobs, ui)?;
+            let outcome = run_cargo_build(tools, build, work, settings, jobs, ui)?;
             for (artifact, bin) in &build.outputs {
                 let binary = Built {
                     artifact: *artifact,
@@ -92,7 +95,8 @@ pub(crate) fn run_all(
                     path: checked_binary(build, work, *artifact, bin)
                         .map_err(CargoError::Binary)?,
                     run,
-                    elapsed,
+                    elapsed: outcome.elapsed,
+                    up_to_date: outcome.tally.fresh(bin),
                 };
                 place(&binary).map_err(CargoError::Place)?;
                 built.push(binary);
@@ -133,6 +137,12 @@ pub(crate) fn run_all(
     Ok(built)
 }
 
+/// What one finished cargo run tells about its binaries.
+struct RunOutcome {
+    elapsed: Duration,
+    tally: Tally,
+}
+
 fn run_cargo_build(
     tools: &Tools,
     build: &CargoBuild,
@@ -140,47 +150,85 @@ fn run_cargo_build(
     settings: &Settings,
     jobs: Option<usize>,
     ui: &Ui,
-) -> Result<Duration, CargoError> {
-    let mut seen = Vec::new();
-    let mut served = Vec::new();
+) -> Result<RunOutcome, CargoError> {
+    let mut served: Vec<Artifact> = Vec::new();
     for (artifact, _) in &build.outputs {
-        if seen.contains(artifact) {
-            continue;
+        if !served.contains(artifact) {
+            served.push(*artifact);
+            ui.building(work, *artifact);
         }
-        seen.push(*artifact);
-        served.extend(work.names(*artifact));
-        ui.building(work, *artifact);
     }
+    let full_paths = |artifacts: &[Artifact]| -> Vec<String> {
+        artifacts
+            .iter()
+            .flat_map(|a| work.names(*a))
+            .map(ToString::to_string)
+            .collect()
+    };
+    let names = |artifacts: &[Artifact]| full_paths(artifacts).join(", ");
+    // cargo-lambda decides cargo's colours by its own `--color`, not by CARGO_TERM_COLOR.
+    let colour = if ui.cargo_colours() {
+        "always"
+    } else {
+        "never"
+    };
     let mut command = ProcessCommand::new(&tools.cargo);
     command
         .args(build.args())
+        .arg(MESSAGE_FORMAT)
+        .arg(format!("--color={colour}"))
         .current_dir(&build.dir)
-        .env("CARGO_TARGET_DIR", &build.target_directory);
+        .env("CARGO_TARGET_DIR", &build.target_directory)
+        // cargo's own bar carries the total count; it is read, never shown as is.
+        .env("CARGO_TERM_PROGRESS_WHEN", "always")
+        .env("CARGO_TERM_PROGRESS_WIDTH", "100")
+        .env("CARGO_TERM_COLOR", colour);
     if settings.rust_log_debug {
         command.env("RUST_LOG", "debug");
     }
     if let Some(jobs) = jobs {
         command.env("CARGO_BUILD_JOBS", jobs.to_string());
     }
+    // The error names the command as SAM would run it (what a user re-runs); `--debug` shows
+    // everything samrs adds to read cargo's progress.
     let shown = format!("cargo {}", build.args().join(" "));
+    let environment: Vec<String> = command
+        .get_envs()
+        .filter_map(|(key, value)| {
+            Some(format!(
+                "{}={}",
+                key.to_string_lossy(),
+                value?.to_string_lossy()
+            ))
+        })
+        .collect();
     ui.debug(&format!(
-        "Running {shown} in {} (CARGO_TARGET_DIR={})",
+        "Running {shown} {MESSAGE_FORMAT} --color={colour} in {} ({})",
         build.dir.display(),
-        build.target_directory.display()
+        environment.join(" ")
     ));
-    let mut progress = ui.cargo_progress(&format!(
-        "Compiling {} [{}]",
-        build.package,
-        build.bins.join(", ")
-    ));
-    let output = match run_streaming(&mut command, |_, line| progress.line(line)) {
+    let target = format!(
+        "{} {}",
+        build.target.runtime.as_str(),
+        build.target.architecture.as_str()
+    );
+    let mut progress = ui.cargo_progress(&format!("{} ({target})", names(&served)));
+    let mut tally = Tally::default();
+    let output = run_streaming(&mut command, |stream, line| {
+        let noise = match stream {
+            Stream::Stdout => tally.stdout_line(line),
+            Stream::Stderr => tally.stderr_line(line),
+        };
+        progress.update(&tally.counts(), (!noise).then_some(line));
+    });
+    let output = match output {
         Ok(output) => output,
         Err(e) => {
             progress.abandon();
             return Err(CargoError::Run(e));
         }
     };
-    if interrupted() {
+    if interrupted() || stopped_by_interrupt(output.status) {
         progress.abandon();
         return Err(CargoError::Interrupted {
             build_dir: settings.build_dir_shown.clone(),
@@ -188,20 +236,46 @@ fn run_cargo_build(
     }
     if !output.status.success() {
         progress.abandon();
-        let mut details: Vec<&str> = output.stderr.iter().map(String::as_str).collect();
-        details.extend(output.stdout.iter().map(String::as_str));
+        let (failed, spared): (Vec<Artifact>, Vec<Artifact>) = served.iter().partition(|a| {
+            build
+                .outputs
+                .iter()
+                .any(|(artifact, bin)| artifact == *a && tally.failed(bin))
+        });
+        let not_built = if spared.is_empty() {
+            String::new()
+        } else {
+            format!("; {} not built (same cargo run)", names(&spared))
+        };
+        // cargo's diagnostics as it printed them (colours included), without its JSON and bar.
+        let mut scratch = Tally::default();
+        let mut details: Vec<&str> = output
+            .stderr
+            .iter()
+            .filter(|l| !scratch.stderr_line(l))
+            .map(String::as_str)
+            .collect();
+        details.extend(
+            output
+                .stdout
+                .iter()
+                .filter(|l| !scratch.stdout_line(l))
+                .map(String::as_str),
+        );
         let mut message = format!(
-            "Cargo Lambda failed for {} ({}, `{shown}` in {}):\n{}",
-            served.join(", "),
+            "Cargo Lambda failed for {} ({}, `{shown}` in {}){not_built}:\n{}",
+            names(&failed),
             describe_status(output.status),
             build.dir.display(),
-            details.join("\n").trim()
+            details.join("\n").trim_end()
         );
         let rustc = tools
             .rustc
             .clone()
             .or_else(|| crate::preflight::rustc_release(&build.dir, settings));
-        if let Some(hint) = stale_dependency(&details, &build.workspace_root, rustc.as_deref()) {
+        let plain: Vec<String> = details.iter().map(|line| strip_colours(line)).collect();
+        let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+        if let Some(hint) = stale_dependency(&plain, &build.workspace_root, rustc.as_deref()) {
             message.push_str("\n\n");
             message.push_str(&hint);
         }
@@ -209,16 +283,29 @@ fn run_cargo_build(
             message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
         }
         return Err(CargoError::Compile {
-            resources: served.iter().map(ToString::to_string).collect(),
+            resources: full_paths(&failed),
+            not_built: full_paths(&spared),
             message,
         });
     }
-    Ok(progress.finish(&format!(
-        "Built {} for {} {}",
-        build.bins.join(", "),
-        build.target.runtime.as_str(),
-        build.target.architecture.as_str()
-    )))
+    let what = if tally.done > 0 && tally.compiled == 0 {
+        "up to date".to_string()
+    } else if tally.done > 0 {
+        format!(
+            "{} of {} crates compiled",
+            tally.compiled,
+            tally.total.unwrap_or(tally.done)
+        )
+    } else {
+        String::new()
+    };
+    let summary = if what.is_empty() {
+        format!("Built {} ({target})", names(&served))
+    } else {
+        format!("Built {} ({target}, {what})", names(&served))
+    };
+    let elapsed = progress.finish(&summary);
+    Ok(RunOutcome { elapsed, tally })
 }
 
 /// Where cargo-lambda left `bin`, once its ELF header shows it runs on the artifact's target.

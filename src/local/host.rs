@@ -7,6 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::cargo::messages::Tally;
 use crate::cargo::process::{Stream, describe_command, describe_status, run_streaming};
 use crate::cargo::read_packages;
 use crate::plan::{Profile, Selection, check_functions};
@@ -103,10 +104,13 @@ pub(crate) fn host_build(
     ));
     ui.debug(&format!("Running {}", describe_command(&command)));
     let mut progress = ui.cargo_progress(&format!("Compiling {bin} for this machine"));
+    let mut tally = Tally::default();
     let output = run_streaming(&mut command, |stream, line| {
-        if stream == Stream::Stderr {
-            progress.line(line);
-        }
+        let noise = match stream {
+            Stream::Stdout => tally.stdout_line(line),
+            Stream::Stderr => tally.stderr_line(line),
+        };
+        progress.update(&tally.counts(), (!noise).then_some(line));
     })
     .with_context(|| format!("Unable to run cargo for {}", function.logical_id))?;
     progress.finish(&format!("Compiled {bin} for this machine"));

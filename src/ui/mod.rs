@@ -2,10 +2,11 @@
 //! spinner on a terminal, plain lines otherwise), result banners or JSON on stdout, colour only
 //! on a terminal and never with `NO_COLOR`.
 
+use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 mod report;
 
@@ -104,26 +105,37 @@ impl Ui {
         }
     }
 
-    /// Starts the live display of one cargo run.
+    /// Whether cargo should colour its diagnostics: when they reach a terminal and `NO_COLOR`
+    /// is not set.
+    pub fn cargo_colours(&self) -> bool {
+        self.stderr_color
+    }
+
+    /// Starts the live display of one cargo run: on a terminal a spinner with `title`, the
+    /// seconds so far, cargo's counts and what it compiles; otherwise nothing until it ends.
     pub fn cargo_progress(&self, title: &str) -> CargoProgress {
-        let bar = if self.stderr_tty && !self.debug {
+        let bar = (self.stderr_tty && !self.debug).then(|| {
             let bar = self.bars.add(ProgressBar::new_spinner());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} [{elapsed}] {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+            let style = ProgressStyle::with_template("{spinner} {prefix} [{secs}] {wide_msg}")
+                .map_or_else(
+                    |_| ProgressStyle::default_spinner(),
+                    |style| {
+                        style.with_key("secs", |state: &ProgressState, w: &mut dyn fmt::Write| {
+                            let _ = write!(w, "{}s", state.elapsed().as_secs());
+                        })
+                    },
+                );
+            bar.set_style(style);
             bar.set_prefix(title.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
-            Some(bar)
-        } else {
-            self.log(title);
-            None
-        };
+            bar
+        });
         CargoProgress {
             bar,
+            bars: self.bars.clone(),
             debug: self.debug,
             started: Instant::now(),
-            compiled: 0,
+            last: String::new(),
         }
     }
 
@@ -186,48 +198,82 @@ impl Ui {
     }
 }
 
-/// Live display of one `cargo lambda build`: a spinner with the crate being compiled on a
-/// terminal, nothing per line otherwise (all lines under `--debug`).
+/// Live display of one `cargo lambda build`: a spinner on a terminal, nothing per line otherwise
+/// (every line under `--debug`). Cleared whenever the run ends: success, failure or interrupt.
 pub struct CargoProgress {
     bar: Option<ProgressBar>,
+    /// The display the bar belongs to, so the summary is printed above the other live lines.
+    bars: MultiProgress,
     debug: bool,
     started: Instant,
-    compiled: usize,
+    /// The last line worth showing, kept while only the counts change.
+    last: String,
 }
 
 impl CargoProgress {
-    /// Feeds one line of cargo's output.
-    pub fn line(&mut self, line: &str) {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("Compiling ") {
-            self.compiled += 1;
+    /// Shows cargo's `counts` (`54/144`) and the line it just printed, if it is worth showing.
+    pub fn update(&mut self, counts: &str, line: Option<&str>) {
+        if let Some(line) = line {
+            if self.debug {
+                eprintln!("{line}");
+            }
+            let text = strip_colours(line);
+            if !text.trim().is_empty() {
+                self.last = text.trim().to_string();
+            }
         }
-        if self.debug {
-            eprintln!("{line}");
-        }
-        if let Some(bar) = &self.bar
-            && !trimmed.is_empty()
-        {
-            bar.set_message(format!("{} crates compiled · {trimmed}", self.compiled));
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{counts} · {}", self.last));
         }
     }
 
-    /// Ends the display with a summary line.
+    /// Ends the display with a summary line; returns how long the run took.
     pub fn finish(self, summary: &str) -> Duration {
         let elapsed = self.started.elapsed();
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-        eprintln!("{summary} in {:.2}s", elapsed.as_secs_f64());
+        self.clear();
+        self.bars
+            .suspend(|| eprintln!("{summary} in {:.2}s", elapsed.as_secs_f64()));
         elapsed
     }
 
     /// Ends the display without a summary (the caller reports the failure).
     pub fn abandon(self) {
+        self.clear();
+    }
+
+    fn clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            self.bars.remove(bar);
         }
     }
+}
+
+impl Drop for CargoProgress {
+    /// Never leaves a spinner behind, whatever path ended the run.
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// `text` without its ANSI escape sequences (cargo colours its status words and diagnostics).
+pub(crate) fn strip_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// JSON text with Python's `json.dumps` separators (`", "`, `": "`) and ASCII escapes.

@@ -12,7 +12,7 @@ use crate::sam::merge::resource_order;
 use crate::sam::run::{SamFailed, SamReport};
 use crate::settings::Settings;
 use crate::template::{Project, SkipReason};
-use crate::ui::{OutputFormat, Ui};
+use crate::ui::{OutputFormat, Ui, strip_colours};
 
 impl Ui {
     /// SAM's experimental-features notice and the notes about the configuration.
@@ -89,6 +89,7 @@ impl Ui {
         for artifact in plan.artifacts() {
             let target = plan.target(artifact);
             let how = match report.elapsed(artifact) {
+                Some(_) if report.up_to_date(artifact) => "up to date".to_string(),
                 Some(elapsed) => format!("built in {:.1}s", elapsed.as_secs_f64()),
                 None => "from cache".to_string(),
             };
@@ -225,7 +226,8 @@ impl Ui {
             self.json(&serde_json::json!({
                 "type": "result",
                 "status": "failure",
-                "error": {"type": kind, "message": message, "resources": resources},
+                // cargo's diagnostics are coloured at a terminal; data carries none.
+                "error": {"type": kind, "message": strip_colours(&message), "resources": resources},
             }));
         }
         self.error(&message);

@@ -201,7 +201,7 @@ pub(crate) const EM_AARCH64: u16 = 183;
 /// A folder with a fake `cargo-lambda` that logs each call (cwd, CARGO_TARGET_DIR, args) to
 /// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
 /// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
-/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b`, `FAKE_PAD=N` adds N bytes to each binary.
+/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b` (naming it as cargo does), `FAKE_PAD=N` adds N bytes to each binary, `FAKE_FRESH=true` reports each bin up to date in cargo's JSON message. `--message-format=…` and `--color=…` are left out of the log.
 /// `--version` and `system` (the preflight's questions) answer `FAKE_CARGO_LAMBDA_VERSION` and
 /// `FAKE_ZIG_VERSION` without being logged.
 pub(crate) fn fake_cargo_lambda() -> tempfile::TempDir {
@@ -213,13 +213,18 @@ case "${1:-}" in
   --version) echo "cargo-lambda ${FAKE_CARGO_LAMBDA_VERSION:-1.9.2} (fake)"; exit 0 ;;
   system) printf '{"zig":{"command":"fake-zig","version":"%s"}}\n' "${FAKE_ZIG_VERSION:-0.17.1}"; exit 0 ;;
 esac
-echo "$PWD|${CARGO_TARGET_DIR:-}|$*" >> "$FAKE_LOG"
+logged=()
+for arg in "$@"; do case "$arg" in --message-format=* | --color=*) ;; *) logged+=("$arg") ;; esac; done
+echo "$PWD|${CARGO_TARGET_DIR:-}|${logged[*]}" >> "$FAKE_LOG"
 if [ -n "${FAKE_SIGNAL:-}" ]; then kill -9 $$; fi
 if [ -n "${FAKE_SLEEP:-}" ]; then sleep "$FAKE_SLEEP"; fi
 case " $* " in *" --bin ${FAKE_FAIL_BIN:-none} "*) FAKE_FAIL=1 ;; esac
 if [ -n "${FAKE_FAIL:-}" ]; then
   echo "   Compiling fake v0.1.0" >&2
   echo "error[E0308]: mismatched types (fake)" >&2
+  if [ -n "${FAKE_FAIL_BIN:-}" ]; then
+    echo "error: could not compile \`fake\` (bin \"$FAKE_FAIL_BIN\") due to 1 previous error" >&2
+  fi
   exit 101
 fi
 machine=62
@@ -234,6 +239,7 @@ while [ $# -gt 0 ]; do
     mkdir -p "$(dirname "$out")"
     { printf '\177ELF\002\001\001'; head -c 11 /dev/zero; printf "\\$(printf %03o $machine)\\000"; head -c 44 /dev/zero; echo "$2"; head -c "${FAKE_PAD:-0}" /dev/zero; } > "$out"
     chmod 755 "$out"
+    printf '{"reason":"compiler-artifact","target":{"kind":["bin"],"name":"%s"},"fresh":%s}\n' "$2" "${FAKE_FRESH:-false}"
     shift
   fi
   shift

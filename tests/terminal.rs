@@ -1,0 +1,289 @@
+//! samrs at a terminal (a pseudo-terminal driven through Python's pty module): the progress
+//! spinner is cleared when a run succeeds, fails or is interrupted with Ctrl-C, and cargo's
+//! diagnostics keep their colours there, and lose them with NO_COLOR.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `samrs <args>` in `dir` under a pseudo-terminal with `command`'s environment; types
+/// Ctrl-C once `interrupt_after` has appeared on the screen. Returns the exit code and every
+/// byte samrs wrote to the terminal.
+fn at_a_terminal(
+    command: &Command,
+    dir: &Path,
+    args: &[&str],
+    interrupt_after: Option<&str>,
+) -> (i32, String) {
+    let envs: Vec<(String, String)> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    let removed: Vec<String> = command
+        .get_envs()
+        .filter(|(_, v)| v.is_none())
+        .filter_map(|(k, _)| k.to_str().map(str::to_string))
+        .collect();
+    let script = r#"
+import os, pty, sys, select, json
+args = json.loads(sys.argv[2])
+interrupt_after = sys.argv[3].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    import fcntl, struct, termios
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    os.execv(sys.argv[1], [sys.argv[1]] + args)
+out = b""
+interrupted = False
+while True:
+    r, _, _ = select.select([fd], [], [], 120)
+    if not r:
+        break
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if interrupt_after and not interrupted and interrupt_after in out:
+        os.write(fd, b"\x03")
+        interrupted = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let args_json = format!(
+        "[{}]",
+        args.iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut python = Command::new("python3");
+    python
+        .args([
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_samrs"),
+            &args_json,
+            interrupt_after.unwrap_or(""),
+        ])
+        .current_dir(dir)
+        .envs(envs);
+    for key in removed {
+        python.env_remove(key);
+    }
+    let output = python.output().expect("python3 runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// What a terminal shows after `output`: text, carriage returns, newlines, cursor up/down,
+/// erase line and erase below; colours and other sequences are dropped.
+fn screen(output: &str) -> Vec<String> {
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut chars = output.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut param = String::new();
+                let mut command = ' ';
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        command = c;
+                        break;
+                    }
+                    param.push(c);
+                }
+                let n = param.trim_start_matches('?').parse::<usize>().unwrap_or(1);
+                match command {
+                    'A' => row = row.saturating_sub(n.max(1)),
+                    'B' => row += n.max(1),
+                    'K' => {
+                        if let Some(line) = lines.get_mut(row) {
+                            if param == "2" {
+                                line.clear();
+                            } else {
+                                line.truncate(col);
+                            }
+                        }
+                    }
+                    'J' => {
+                        if let Some(line) = lines.get_mut(row) {
+                            line.truncate(col);
+                        }
+                        lines.truncate(row + 1);
+                    }
+                    _ => {}
+                }
+            }
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                col = 0;
+            }
+            c => {
+                while lines.len() <= row {
+                    lines.push(Vec::new());
+                }
+                let line = &mut lines[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+        while lines.len() <= row {
+            lines.push(Vec::new());
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
+        .collect()
+}
+
+/// The spinner line of the run that builds FunctionA and FunctionB: `… (provided.al2 x86_64) [3s] …`.
+const SPINNER: &str = "FunctionA, FunctionB (provided.al2 x86_64) [";
+
+fn fake_setup() -> (tempfile::TempDir, tempfile::TempDir, tempfile::TempDir) {
+    (
+        copy_fixture("multi-function"),
+        fake_cargo_lambda(),
+        tempfile::tempdir().expect("tmp"),
+    )
+}
+
+/// (name, fake's environment, Ctrl-C once the spinner shows, exit code, words at the end)
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, i32, &'a str);
+
+#[test]
+fn the_spinner_is_cleared_on_success_failure_and_ctrl_c() {
+    let (project, fake, scratch) = fake_setup();
+    let command = |extra: &[(&str, &str)]| {
+        let mut c = samrs_with_fake(
+            project.path(),
+            fake.path(),
+            &scratch.path().join("calls.log"),
+            &scratch.path().join("target"),
+        );
+        c.env_remove("NO_COLOR").env("FAKE_SLEEP", "2");
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c
+    };
+    let cases: [Case; 3] = [
+        ("success", &[], false, 0, "Build Succeeded"),
+        ("failure", &[("FAKE_FAIL", "1")], false, 1, "Build Failed"),
+        ("ctrl-c", &[], true, 1, "Build interrupted"),
+    ];
+    for (name, env, interrupt, code, last_words) in cases {
+        let interrupt = interrupt.then_some(SPINNER);
+        let (got, raw) = at_a_terminal(&command(env), project.path(), &["build"], interrupt);
+        assert_eq!(got, code, "{name}:\n{raw}");
+        assert!(
+            raw.contains(SPINNER),
+            "{name}: the spinner was shown while cargo ran:\n{raw}"
+        );
+        let shown = screen(&raw);
+        assert!(
+            !shown.iter().any(|l| l.contains(SPINNER)),
+            "{name}: a spinner is left on the screen:\n{}",
+            shown.join("\n")
+        );
+        assert!(
+            shown.iter().any(|l| l.contains(last_words)),
+            "{name}: {last_words:?} missing:\n{}",
+            shown.join("\n")
+        );
+    }
+}
+
+/// The line of cargo's diagnostic in the final error report (the spinner may show it earlier).
+fn reported_diagnostic(raw: &str) -> &str {
+    raw.lines()
+        .rfind(|l| l.contains("mismatched types"))
+        .unwrap_or_else(|| panic!("no diagnostic:\n{raw}"))
+}
+
+/// Whether `line` sets a colour or weight (an SGR sequence such as `ESC[1m` or `ESC[38;5;9m`).
+fn has_colour(line: &str) -> bool {
+    line.split('\x1b').skip(1).any(|sequence| {
+        sequence
+            .strip_prefix('[')
+            .and_then(|rest| {
+                rest.find(|c: char| c.is_ascii_alphabetic())
+                    .map(|i| &rest[i..])
+            })
+            .is_some_and(|rest| rest.starts_with('m'))
+    })
+}
+
+/// cargo's diagnostics keep their colours at a terminal (CARGO_TERM_COLOR=always), and have none
+/// with NO_COLOR or in the JSON result. Real cargo-lambda on a tiny crate with a compile error.
+#[test]
+fn cargo_diagnostics_keep_colours_at_a_terminal_but_not_with_no_color() {
+    require_tool("cargo-lambda");
+    let _lock = cargo_lock();
+    let project = copy_fixture("workspace-features");
+    let main = project.path().join("plain/src/main.rs");
+    let mut text = std::fs::read_to_string(&main).expect("read");
+    text.push_str("\nfn broken() -> u32 { \"not a number\" }\n");
+    std::fs::write(&main, text).expect("write");
+
+    let mut coloured = samrs(project.path());
+    coloured.env_remove("NO_COLOR");
+    let (code, raw) = at_a_terminal(&coloured, project.path(), &["build", "PlainFunction"], None);
+    assert_eq!(code, 1, "{raw}");
+    let diagnostic = reported_diagnostic(&raw);
+    assert!(
+        has_colour(diagnostic),
+        "cargo's diagnostic is coloured: {diagnostic:?}"
+    );
+
+    // --output json at a terminal: the JSON error message carries cargo's text, not its colours.
+    let (code, raw) = at_a_terminal(
+        &coloured,
+        project.path(),
+        &["build", "PlainFunction", "--output", "json"],
+        None,
+    );
+    assert_eq!(code, 1, "{raw}");
+    // On stdout, right after the spinner's erasure on the same terminal line.
+    let json = raw
+        .lines()
+        .find_map(|l| l.find("{\"type\": \"result\"").map(|at| &l[at..]))
+        .unwrap_or_else(|| panic!("no JSON result:\n{raw}"));
+    assert!(json.contains("mismatched types"), "{json}");
+    assert!(
+        !json.contains("\\u001b") && !has_colour(json),
+        "no colour in the JSON: {json}"
+    );
+    assert!(has_colour(reported_diagnostic(&raw)), "{raw}");
+
+    let (code, raw) = at_a_terminal(
+        &samrs(project.path()),
+        project.path(),
+        &["build", "PlainFunction"],
+        None,
+    );
+    assert_eq!(code, 1, "{raw}");
+    let diagnostic = reported_diagnostic(&raw);
+    assert!(
+        !has_colour(diagnostic),
+        "NO_COLOR: no colour in {diagnostic:?}"
+    );
+}
