@@ -855,4 +855,20 @@ fn a_failed_bin_names_its_function_and_the_others_are_not_built() {
         "Error: Cargo Lambda failed for FunctionB (exit code 101, `cargo lambda build --release --target x86_64-unknown-linux-gnu.2.26 --bin function_a --bin function_b` in {dir}); FunctionA not built (same cargo run):\n   Compiling fake v0.1.0\nerror[E0308]: mismatched types (fake)\nerror: could not compile `fake` (bin \"function_b\") due to 1 previous error\n"
     );
     assert!(run.stderr.ends_with(&expected), "{}", run.stderr);
+
+    // --output json: the resources blamed are those whose bins failed.
+    let json_run = common::run(
+        s.samrs()
+            .args(["build", "--output", "json"])
+            .env("FAKE_FAIL_BIN", "function_b"),
+    );
+    assert_eq!(json_run.code, 1);
+    let json: serde_json::Value =
+        serde_json::from_str(json_run.stdout.trim()).expect("JSON result");
+    assert_eq!(
+        json["error"]["resources"],
+        serde_json::json!(["FunctionB"]),
+        "{}",
+        json_run.stdout
+    );
 }

@@ -1,6 +1,7 @@
 //! samrs at a terminal (a pseudo-terminal driven through Python's pty module): the progress
-//! spinner is cleared when a run succeeds, fails or is interrupted with Ctrl-C, and cargo's
-//! diagnostics keep their colours there, and lose them with NO_COLOR.
+//! spinner shows the seconds and cargo's count out of its total, and is cleared when a run
+//! succeeds, fails or is interrupted with Ctrl-C; cargo's diagnostics keep their colours there,
+//! and lose them with NO_COLOR.
 
 mod common;
 
@@ -179,7 +180,9 @@ fn the_spinner_is_cleared_on_success_failure_and_ctrl_c() {
             &scratch.path().join("calls.log"),
             &scratch.path().join("target"),
         );
-        c.env_remove("NO_COLOR").env("FAKE_SLEEP", "2");
+        c.env_remove("NO_COLOR")
+            .env("FAKE_SLEEP", "2")
+            .env("FAKE_BAR", "1/2");
         for (k, v) in extra {
             c.env(k, v);
         }
@@ -198,6 +201,11 @@ fn the_spinner_is_cleared_on_success_failure_and_ctrl_c() {
             raw.contains(SPINNER),
             "{name}: the spinner was shown while cargo ran:\n{raw}"
         );
+        if interrupt.is_none() {
+            // Seconds, not minutes, and cargo's count out of its total as its bar drew it.
+            let counted = format!("{SPINNER}1s] 1/2");
+            assert!(raw.contains(&counted), "{name}: no {counted:?}:\n{raw}");
+        }
         let shown = screen(&raw);
         assert!(
             !shown.iter().any(|l| l.contains(SPINNER)),
@@ -210,6 +218,48 @@ fn the_spinner_is_cleared_on_success_failure_and_ctrl_c() {
             shown.join("\n")
         );
     }
+}
+
+/// Every `(seconds, done, total)` the spinner of `title` showed in `raw`.
+fn counts_shown(raw: &str, title: &str) -> Vec<(u64, usize, usize)> {
+    raw.split(title)
+        .skip(1)
+        .filter_map(|rest| {
+            let (secs, rest) = rest.split_once("s] ")?;
+            let counts = rest.split_whitespace().next()?;
+            let (done, total) = counts.split_once('/')?;
+            Some((secs.parse().ok()?, done.parse().ok()?, total.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A real cargo-lambda build of both bins of one crate at a terminal: the spinner counts in
+/// seconds and out of the total cargo's bar gives, and the summary's total is the same.
+#[test]
+fn a_real_build_counts_out_of_cargos_total_in_seconds() {
+    require_tool("cargo-lambda");
+    let _lock = cargo_lock();
+    let project = copy_fixture("multi-function");
+    let (code, raw) = at_a_terminal(&samrs(project.path()), project.path(), &["build"], None);
+    assert_eq!(code, 0, "{raw}");
+    let counts = counts_shown(&raw, SPINNER);
+    let (_, done, total) = *counts
+        .iter()
+        .find(|(_, done, total)| done <= total && *total > 2)
+        .unwrap_or_else(|| panic!("no done/total on the spinner:\n{raw}"));
+    assert!(done > 0, "{counts:?}");
+    let summary = format!(" of {total} crates compiled) in ");
+    assert!(
+        raw.contains(&summary),
+        "the summary has cargo's total {total}:\n{raw}"
+    );
+    let shown = screen(&raw);
+    assert!(
+        !shown.iter().any(|l| l.contains(SPINNER))
+            && shown.iter().any(|l| l.contains("Build Succeeded")),
+        "{}",
+        shown.join("\n")
+    );
 }
 
 /// The line of cargo's diagnostic in the final error report (the spinner may show it earlier).

@@ -3,6 +3,8 @@
 //! (`Building [===>  ] 54/144: serde`, which carries the total), and `error: could not compile`
 //! lines naming what failed. Pure: the runner feeds it lines, the display and the report read it.
 
+use std::process::Command;
+
 use serde_json::Value;
 
 use crate::ui::strip_colours;
@@ -10,6 +12,31 @@ use crate::ui::strip_colours;
 /// The flag that makes cargo print one JSON message per finished unit on stdout while it still
 /// renders its diagnostics (with colours, if asked) on stderr.
 pub(crate) const MESSAGE_FORMAT: &str = "--message-format=json-render-diagnostics";
+
+/// Makes cargo draw its progress bar even off a terminal (the bar carries the total), wide
+/// enough for the counts; the bar is read, never shown as is.
+pub(crate) fn with_progress_bar(command: &mut Command) -> &mut Command {
+    command
+        .env("CARGO_TERM_PROGRESS_WHEN", "always")
+        .env("CARGO_TERM_PROGRESS_WIDTH", "100")
+}
+
+/// cargo's output as it printed it (colours included), without its JSON messages and bar.
+pub(crate) fn diagnostics<'a>(stderr: &'a [String], stdout: &'a [String]) -> Vec<&'a str> {
+    let mut scratch = Tally::default();
+    let mut lines: Vec<&str> = stderr
+        .iter()
+        .filter(|l| !scratch.stderr_line(l))
+        .map(String::as_str)
+        .collect();
+    lines.extend(
+        stdout
+            .iter()
+            .filter(|l| !scratch.stdout_line(l))
+            .map(String::as_str),
+    );
+    lines
+}
 
 /// What one cargo run has said so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -37,8 +37,6 @@ pub enum CargoError {
         /// The full paths of the resources whose binaries failed (all of the run's when cargo
         /// named none, or a library, build script or dependency failed).
         resources: Vec<String>,
-        /// The other resources of the same run, left unbuilt because the run failed.
-        not_built: Vec<String>,
         /// What is shown to the user.
         message: String,
     },

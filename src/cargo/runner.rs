@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::cargo::diagnose::stale_dependency;
 use crate::cargo::elf::{check_bootstrap, read_elf};
-use crate::cargo::messages::{MESSAGE_FORMAT, Tally};
+use crate::cargo::messages::{MESSAGE_FORMAT, Tally, diagnostics, with_progress_bar};
 use crate::cargo::process::{
     Stream, describe_status, interrupted, run_streaming, stopped_by_interrupt,
 };
@@ -179,10 +179,8 @@ fn run_cargo_build(
         .arg(format!("--color={colour}"))
         .current_dir(&build.dir)
         .env("CARGO_TARGET_DIR", &build.target_directory)
-        // cargo's own bar carries the total count; it is read, never shown as is.
-        .env("CARGO_TERM_PROGRESS_WHEN", "always")
-        .env("CARGO_TERM_PROGRESS_WIDTH", "100")
         .env("CARGO_TERM_COLOR", colour);
+    with_progress_bar(&mut command);
     if settings.rust_log_debug {
         command.env("RUST_LOG", "debug");
     }
@@ -247,21 +245,7 @@ fn run_cargo_build(
         } else {
             format!("; {} not built (same cargo run)", names(&spared))
         };
-        // cargo's diagnostics as it printed them (colours included), without its JSON and bar.
-        let mut scratch = Tally::default();
-        let mut details: Vec<&str> = output
-            .stderr
-            .iter()
-            .filter(|l| !scratch.stderr_line(l))
-            .map(String::as_str)
-            .collect();
-        details.extend(
-            output
-                .stdout
-                .iter()
-                .filter(|l| !scratch.stdout_line(l))
-                .map(String::as_str),
-        );
+        let details = diagnostics(&output.stderr, &output.stdout);
         let mut message = format!(
             "Cargo Lambda failed for {} ({}, `{shown}` in {}){not_built}:\n{}",
             names(&failed),
@@ -284,7 +268,6 @@ fn run_cargo_build(
         }
         return Err(CargoError::Compile {
             resources: full_paths(&failed),
-            not_built: full_paths(&spared),
             message,
         });
     }

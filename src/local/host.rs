@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::cargo::messages::Tally;
+use crate::cargo::messages::{Tally, diagnostics, with_progress_bar};
 use crate::cargo::process::{Stream, describe_command, describe_status, run_streaming};
 use crate::cargo::read_packages;
 use crate::plan::{Profile, Selection, check_functions};
@@ -96,6 +96,7 @@ pub(crate) fn host_build(
         command.args(["--features", &checked.options.features.join(",")]);
     }
     command.args(["--bin", &bin]);
+    with_progress_bar(&mut command);
     ui.log(&format!(
         "Building {} for this machine ({}): its {} bootstrap cannot run here",
         function.logical_id,
@@ -113,15 +114,16 @@ pub(crate) fn host_build(
         progress.update(&tally.counts(), (!noise).then_some(line));
     })
     .with_context(|| format!("Unable to run cargo for {}", function.logical_id))?;
-    progress.finish(&format!("Compiled {bin} for this machine"));
     if !output.status.success() {
+        progress.abandon();
         bail!(
             "cargo build of {} for this machine failed ({}):\n{}",
             function.logical_id,
             describe_status(output.status),
-            output.stderr.join("\n")
+            diagnostics(&output.stderr, &[]).join("\n")
         );
     }
+    progress.finish(&format!("Compiled {bin} for this machine"));
     executable(&output.stdout, &bin).ok_or_else(|| {
         anyhow!(
             "cargo built {} but named no executable for bin {bin}",

@@ -223,7 +223,11 @@ impl CargoProgress {
             }
         }
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{counts} · {}", self.last));
+            bar.set_message(if self.last.is_empty() {
+                counts.to_string()
+            } else {
+                format!("{counts} · {}", self.last)
+            });
         }
     }
 

@@ -1,7 +1,7 @@
 //! What a build tells the user about itself, in SAM's words: resources it skips, each build
 //! definition it starts, the closing table, and the success or failure report.
 
-use crate::cargo::BuildReport;
+use crate::cargo::{BuildReport, CargoError};
 use crate::error::Failure;
 use std::path::{Path, PathBuf};
 
@@ -209,7 +209,7 @@ impl Ui {
             _ => {}
         }
         if self.format == OutputFormat::Json && !matches!(failure, Failure::Usage(_)) {
-            // sam's part failing: its error type and the resources it blamed, as sam reports.
+            // sam's part failing: its error type, as sam reports.
             let sam = match failure {
                 Failure::Sam(e) => e.downcast_ref::<SamFailed>(),
                 _ => None,
@@ -219,8 +219,12 @@ impl Ui {
                 None if failure.during_build() => "BuildError",
                 None => "UserException",
             };
-            let resources = match sam {
-                Some(sam) if !sam.resources.is_empty() => serde_json::json!(sam.resources),
+            // The resources blamed: by sam for its part, by cargo for a bin that did not compile.
+            let resources = match (sam, failure) {
+                (Some(sam), _) if !sam.resources.is_empty() => serde_json::json!(sam.resources),
+                (_, Failure::Cargo(CargoError::Compile { resources, .. })) => {
+                    serde_json::json!(resources)
+                }
                 _ => serde_json::Value::Null,
             };
             self.json(&serde_json::json!({

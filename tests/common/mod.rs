@@ -201,7 +201,7 @@ pub(crate) const EM_AARCH64: u16 = 183;
 /// A folder with a fake `cargo-lambda` that logs each call (cwd, CARGO_TARGET_DIR, args) to
 /// `$FAKE_LOG` and writes a minimal ELF for each `--bin` — for fast tests of command lines and
 /// failure paths. `FAKE_FAIL=1` makes it fail like a compile error, `FAKE_SIGNAL=1` kills it,
-/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b` (naming it as cargo does), `FAKE_PAD=N` adds N bytes to each binary, `FAKE_FRESH=true` reports each bin up to date in cargo's JSON message. `--message-format=…` and `--color=…` are left out of the log.
+/// `FAKE_WRONG_ARCH=1` writes an x86-64 file whatever the target, `FAKE_SLEEP=S` waits first, `FAKE_FAIL_BIN=b` fails only runs that build `b` (naming it as cargo does), `FAKE_PAD=N` adds N bytes to each binary, `FAKE_FRESH=true` reports each bin up to date in cargo's JSON message, `FAKE_BAR=n/t` draws cargo's progress bar at `n/t` (before the sleep). `--message-format=…` and `--color=…` are left out of the log.
 /// `--version` and `system` (the preflight's questions) answer `FAKE_CARGO_LAMBDA_VERSION` and
 /// `FAKE_ZIG_VERSION` without being logged.
 pub(crate) fn fake_cargo_lambda() -> tempfile::TempDir {
@@ -217,6 +217,7 @@ logged=()
 for arg in "$@"; do case "$arg" in --message-format=* | --color=*) ;; *) logged+=("$arg") ;; esac; done
 echo "$PWD|${CARGO_TARGET_DIR:-}|${logged[*]}" >> "$FAKE_LOG"
 if [ -n "${FAKE_SIGNAL:-}" ]; then kill -9 $$; fi
+if [ -n "${FAKE_BAR:-}" ]; then printf '    Building [=====>    ] %s: fake(bin)\r' "$FAKE_BAR" >&2; fi
 if [ -n "${FAKE_SLEEP:-}" ]; then sleep "$FAKE_SLEEP"; fi
 case " $* " in *" --bin ${FAKE_FAIL_BIN:-none} "*) FAKE_FAIL=1 ;; esac
 if [ -n "${FAKE_FAIL:-}" ]; then
