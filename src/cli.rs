@@ -309,6 +309,14 @@ pub(crate) struct BuildArgs {
     #[arg(short = 'p', long)]
     pub parallel: bool,
 
+    /// After the build, keep watching the sources, manifests, template and config, and rebuild
+    /// what changed (press Ctrl-C to stop).
+    #[arg(short = 'w', long, overrides_with = "no_watch")]
+    pub watch: bool,
+    /// Build once and exit (the default).
+    #[arg(long, overrides_with = "watch", hide_short_help = true)]
+    pub no_watch: bool,
+
     /// Do not build this resource (repeatable).
     #[arg(short = 'x', long, action = ArgAction::Append, value_name = "RESOURCE")]
     pub exclude: Vec<String>,

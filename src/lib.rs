@@ -19,6 +19,7 @@ pub(crate) mod store;
 pub(crate) mod suggest;
 pub mod template;
 pub(crate) mod ui;
+pub(crate) mod watch;
 
 pub use error::Failure;
 pub use run::run;

@@ -24,7 +24,7 @@ use crate::sam::merge::{merge_build_toml, resource_order};
 use crate::sam::plan::{Handoff, plan_handoff};
 use crate::sam::run::{SamJob, SamReport};
 use crate::settings::{Environment, Settings, resolve_settings, save_params};
-use crate::store::write_atomically;
+use crate::store::write_if_changed;
 use crate::template::{Project, ProjectOptions, load_project};
 use crate::ui::Ui;
 
@@ -65,19 +65,18 @@ fn build_command(args: &BuildArgs, env: &Environment, ui: &mut Ui) -> Result<(),
         let line = save_params(args, &settings).map_err(Failure::Settings)?;
         ui.log(&line);
     }
+    if settings.watch {
+        let (args, env) = (args.clone(), env.clone());
+        let resolve = move || resolve_settings(&args, &env, &cwd);
+        return crate::watch::watch(settings, resolve, ui);
+    }
     build(&settings, ui)
 }
 
 /// Builds the project described by `settings`.
 pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let started = Instant::now();
-    ui.settings_notices(settings);
-    let project = load_project(&ProjectOptions::from(settings)).map_err(Failure::Template)?;
-    ui.debug(&format!(
-        "Template loaded: {} stack(s) in {:.1} ms",
-        project.stacks.len(),
-        started.elapsed().as_secs_f64() * 1000.0
-    ));
+    let project = load(settings, ui)?;
     for warning in &project.warnings {
         ui.warn(&format!("Warning: {warning}"));
     }
@@ -90,10 +89,7 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     let _lock = claim_build_dir(settings, ui).map_err(Failure::BuildDir)?;
     let build_toml_path = build_toml::path(settings);
     let previous_text = std::fs::read_to_string(&build_toml_path).unwrap_or_default();
-    let previous = build_toml::read_previous(&build_toml_path).unwrap_or_else(|e| {
-        ui.warn(&format!("Ignoring the previous build.toml: {e:#}"));
-        Previous::default()
-    });
+    let previous = previous_build(settings, ui);
     let mut plan = BuildPlan::new(
         &project,
         &selection,
@@ -138,7 +134,7 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
             let sam_text = std::fs::read_to_string(&job.work.build_toml).unwrap_or_default();
             text = merge_build_toml(&text, &sam_text, &previous_text, &resource_order(&project));
         }
-        write_atomically(&build_toml_path, text).map_err(Failure::Output)?;
+        write_if_changed(&build_toml_path, text).map_err(Failure::Output)?;
     }
 
     ui.summary(&plan, &report, sam_report.as_ref(), settings);
@@ -205,8 +201,29 @@ fn hand_off(
     Ok(Some((handoff, sam)))
 }
 
+/// The project of `settings`, with SAM's notices about the configuration.
+pub(crate) fn load(settings: &Settings, ui: &Ui) -> Result<Project, Failure> {
+    let started = Instant::now();
+    ui.settings_notices(settings);
+    let project = load_project(&ProjectOptions::from(settings)).map_err(Failure::Template)?;
+    ui.debug(&format!(
+        "Template loaded: {} stack(s) in {:.1} ms",
+        project.stacks.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    ));
+    Ok(project)
+}
+
+/// What the last build recorded in build.toml (nothing when it cannot be read).
+pub(crate) fn previous_build(settings: &Settings, ui: &Ui) -> Previous {
+    build_toml::read_previous(&build_toml::path(settings)).unwrap_or_else(|e| {
+        ui.warn(&format!("Ignoring the previous build.toml: {e:#}"));
+        Previous::default()
+    })
+}
+
 /// The functions and layers to build, checked, with SAM's notices about the choice.
-fn choose(
+pub(crate) fn choose(
     project: &Project,
     settings: &Settings,
     ui: &Ui,

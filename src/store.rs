@@ -53,6 +53,16 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// [`write_atomically`], unless the file already holds exactly `contents` (then it is left
+/// alone, time stamp and all). Returns whether it wrote.
+pub(crate) fn write_if_changed(path: &Path, contents: impl AsRef<[u8]>) -> Result<bool> {
+    if fs::read(path).is_ok_and(|old| old == contents.as_ref()) {
+        return Ok(false);
+    }
+    write_atomically(path, contents)?;
+    Ok(true)
+}
+
 /// Writes a file through a temporary sibling renamed over it, creating its folder.
 pub(crate) fn write_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     let (parent, name) = parent_and_name(path);

@@ -173,6 +173,12 @@ fn help() {
       -p, --parallel
               Build independent groups at the same time
 
+      -w, --watch
+              After the build, keep watching the sources, manifests, template and config, and rebuild what changed (press Ctrl-C to stop)
+
+          --no-watch
+              Build once and exit (the default)
+
       -x, --exclude <RESOURCE>
               Do not build this resource (repeatable)
 

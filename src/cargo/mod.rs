@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 pub(crate) use metadata::read_packages;
-pub(crate) use process::{install_interrupt_handler, interrupted};
+pub(crate) use process::{install_interrupt_handler, interrupted, on_interrupt};
 
 use crate::plan::{Artifact, BuildPlan, CargoBuild, PlanError, plan_cargo_builds};
 use crate::settings::Settings;
@@ -123,12 +123,23 @@ pub(crate) fn build(
     if !plan.needs_cargo() {
         return Ok(BuildReport::default());
     }
+    let (tools, runs) = planned_runs(plan, settings, ui)?;
+    let built = runner::run_all(&tools, &runs, plan, settings, ui, place)?;
+    Ok(BuildReport { runs, built })
+}
+
+/// The tools and the cargo runs [`build`] starts for `plan`, workspace runs shared where
+/// allowed.
+pub(crate) fn planned_runs(
+    plan: &BuildPlan,
+    settings: &Settings,
+    ui: &Ui,
+) -> Result<(tools::Tools, Vec<CargoBuild>), CargoError> {
     let runs = plan_runs(plan, settings)?;
     let mut tools = tools::find_tools(settings).map_err(CargoError::Prepare)?;
     crate::preflight::check(&mut tools, &runs, plan, settings, ui).map_err(CargoError::Prepare)?;
     let runs = runner::share_workspace_runs(&tools, runs, ui);
-    let built = runner::run_all(&tools, &runs, plan, settings, ui, place)?;
-    Ok(BuildReport { runs, built })
+    Ok((tools, runs))
 }
 
 /// The cargo runs for every artifact cargo has to build, from the packages in their folders.

@@ -12,6 +12,9 @@ use anyhow::{Context, Result};
 /// Children running now, so an interrupt can stop them.
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Called on an interrupt after the children were stopped (a waiting `--watch` wakes up).
+type Waker = Box<dyn Fn() + Send>;
+static WAKERS: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
 
 /// On SIGINT or SIGTERM: remember it and stop the running children, so the build fails at once
 /// and cleans up after itself instead of dying half-way.
@@ -27,7 +30,17 @@ pub(crate) fn install_interrupt_handler() {
                 }
             }
         }
+        if let Ok(wakers) = WAKERS.lock() {
+            wakers.iter().for_each(|wake| wake());
+        }
     });
+}
+
+/// Calls `wake` when SIGINT or SIGTERM arrives (after the running children were stopped).
+pub(crate) fn on_interrupt(wake: impl Fn() + Send + 'static) {
+    if let Ok(mut wakers) = WAKERS.lock() {
+        wakers.push(Box::new(wake));
+    }
 }
 
 /// True once SIGINT or SIGTERM arrived.

@@ -137,7 +137,7 @@ fn walk_manifests(folder: &Path) -> Vec<PathBuf> {
 }
 
 /// `path = "…"` dependencies of a manifest, as absolute folders.
-fn path_dependencies(manifest: &Path) -> Vec<PathBuf> {
+pub fn path_dependencies(manifest: &Path) -> Vec<PathBuf> {
     let Ok(text) = fs::read_to_string(manifest) else {
         return Vec::new();
     };

@@ -55,11 +55,7 @@ pub fn place_binary(
     bin: &str,
     binary: &Path,
 ) -> anyhow::Result<()> {
-    for dir in artifact_dirs(root, plan, artifact) {
-        let destination = match artifact {
-            Artifact::Function(_) => dir.join("bootstrap"),
-            Artifact::Layer(_) => dir.join("extensions").join(bin),
-        };
+    for destination in binary_destinations(root, plan, artifact, bin) {
         if let Some(parent) = destination.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("Unable to create {}", parent.display()))?;
@@ -67,6 +63,23 @@ pub fn place_binary(
         copy_keeping_time(binary, &destination)?;
     }
     Ok(())
+}
+
+/// Where a built binary goes under `root`: every function's `bootstrap`, or the layer's
+/// `extensions/<bin>`.
+pub fn binary_destinations(
+    root: &Path,
+    plan: &BuildPlan,
+    artifact: Artifact,
+    bin: &str,
+) -> Vec<PathBuf> {
+    artifact_dirs(root, plan, artifact)
+        .into_iter()
+        .map(|dir| match artifact {
+            Artifact::Function(_) => dir.join("bootstrap"),
+            Artifact::Layer(_) => dir.join("extensions").join(bin),
+        })
+        .collect()
 }
 
 /// Copies a file with its permission bits and modification time, like Python's copy2.

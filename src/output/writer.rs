@@ -1,7 +1,7 @@
 //! Writes the built templates of every stack and other files of a build.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_yaml::{Mapping, Value};
@@ -32,6 +32,24 @@ pub fn write_templates(
     staging: &Path,
     sam: Option<&SamBuild>,
 ) -> anyhow::Result<()> {
+    for (relative, text) in render_templates(work, settings, sam)? {
+        let target = staging.join(relative);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("Unable to create {}", dir.display()))?;
+        }
+        std::fs::write(&target, text)
+            .with_context(|| format!("Unable to write {}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// Every stack's built template: its path relative to the build folder and its text.
+pub(crate) fn render_templates(
+    work: &BuildPlan,
+    settings: &Settings,
+    sam: Option<&SamBuild>,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let project = work.project;
     let mut built: Vec<HashMap<String, BuiltResource>> = vec![HashMap::new(); project.stacks.len()];
     let relative_to_stack = |stack: usize, dir: &Path| {
@@ -100,6 +118,7 @@ pub fn write_templates(
             );
         }
     }
+    let mut templates = Vec::new();
     for (index, stack) in project.stacks.iter().enumerate() {
         let output_dir = stack_dir(&settings.build_dir, &stack.path);
         let mut rewritten = rewrite_template(&stack.raw, &stack.dir, &output_dir, &built[index]);
@@ -127,14 +146,12 @@ pub fn write_templates(
             );
         }
         let text = to_sam_yaml(&Value::Mapping(rewritten));
-        let target_dir = stack_dir(staging, &stack.path);
-        std::fs::create_dir_all(&target_dir)
-            .with_context(|| format!("Unable to create {}", target_dir.display()))?;
-        let target = target_dir.join("template.yaml");
-        std::fs::write(&target, text)
-            .with_context(|| format!("Unable to write {}", target.display()))?;
+        templates.push((
+            stack_dir(Path::new(""), &stack.path).join("template.yaml"),
+            text,
+        ));
     }
-    Ok(())
+    Ok(templates)
 }
 
 /// The definitions with their resources' full paths, for build.toml.

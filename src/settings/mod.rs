@@ -21,7 +21,7 @@ use crate::template::ProjectOptions;
 use crate::template::intrinsics::scalar_text;
 use crate::template::load::from_toml;
 use crate::ui::OutputFormat;
-use overrides::parse_parameter_overrides;
+use overrides::parse_parameter_overrides_with_files;
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError::build(message))
@@ -53,9 +53,13 @@ pub struct Settings {
     pub resource_id: Option<String>,
     pub exclude: Vec<String>,
     pub parameter_overrides: IndexMap<String, String>,
+    /// The `file://` parameter files (and their `$include`s) the overrides were read from.
+    pub parameter_files: Vec<PathBuf>,
     pub region: Option<String>,
     pub cached: bool,
     pub parallel: bool,
+    /// `--watch`: rebuild on every change until interrupted.
+    pub watch: bool,
     pub debug: bool,
     pub profile: Profile,
     pub output: OutputFormat,
@@ -275,6 +279,7 @@ pub(crate) fn resolve_settings_from(
     };
     let cached = flag_pair(args.cached, args.no_cached, "cached")?.unwrap_or(false);
     let parallel = flag_pair(args.parallel, false, "parallel")?.unwrap_or(false);
+    let watch = flag_pair(args.watch, args.no_watch, "watch")?.unwrap_or(false);
     let debug = flag_pair(args.debug, false, "debug")?.unwrap_or(false);
     let build_in_source = flag_pair(
         args.build_in_source,
@@ -324,8 +329,9 @@ pub(crate) fn resolve_settings_from(
     } else {
         args.parameter_overrides.clone()
     };
-    let parameter_overrides = parse_parameter_overrides(&override_items, cwd)
-        .map_err(|e| usage(format!("Invalid value for '--parameter-overrides': {e}")))?;
+    let (parameter_overrides, parameter_files) =
+        parse_parameter_overrides_with_files(&override_items, cwd)
+            .map_err(|e| usage(format!("Invalid value for '--parameter-overrides': {e}")))?;
 
     let profile = match env.get("SAM_BUILD_MODE") {
         None | Some("") => Profile::Release,
@@ -370,9 +376,11 @@ pub(crate) fn resolve_settings_from(
         resource_id: args.resource_logical_id.clone(),
         exclude,
         parameter_overrides,
+        parameter_files,
         region,
         cached,
         parallel,
+        watch,
         debug,
         profile,
         output,
@@ -456,6 +464,7 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
     let flags = [
         ("cached", args.cached, args.no_cached),
         ("parallel", args.parallel, false),
+        ("watch", args.watch, args.no_watch),
         (
             "build_in_source",
             args.build_in_source,
@@ -796,6 +805,23 @@ mod tests {
         let s = resolve_settings(&dev, &Environment::default(), dir.path()).expect("ok");
         assert_eq!(s.exclude, ["FunctionB"]);
         assert_eq!(s.parameter_overrides.keys().collect::<Vec<_>>(), ["Stage"]);
+    }
+
+    #[test]
+    fn watch_comes_from_the_flag_or_samconfig_and_parameter_files_are_recorded() {
+        let dir = project(Some((
+            "samconfig.toml",
+            "version = 0.1\n[default.build.parameters]\nwatch = true\nparameter_overrides = \"file://params.yaml\"\n",
+        )));
+        std::fs::write(dir.path().join("params.yaml"), "Stage: dev\n").expect("write");
+        let s = resolve_settings(&args(), &Environment::default(), dir.path()).expect("ok");
+        assert!(s.watch);
+        let params = dir.path().join("params.yaml").canonicalize().expect("real");
+        assert_eq!(s.parameter_files, [params]);
+        let mut off = args();
+        off.no_watch = true;
+        let s = resolve_settings(&off, &Environment::default(), dir.path()).expect("ok");
+        assert!(!s.watch, "--no-watch beats samconfig");
     }
 
     #[test]

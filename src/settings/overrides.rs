@@ -11,18 +11,33 @@ use crate::template::load::from_toml;
 
 const OVERRIDES_EXAMPLES: &str = "It must look something like 'ParameterKey=KeyPairName,ParameterValue=MyKey ParameterKey=InstanceType,ParameterValue=t1.micro', 'KeyPairName=MyKey InstanceType=t1.micro', or 'file://MyParams.yaml'";
 
-/// Parses `--parameter-overrides` values (each CLI word is one item) into name → value.
-/// Errors use SAM's wording: "<item> is not a valid format. It must look something like 'ParameterKey=KeyPairName,ParameterValue=MyKey ParameterKey=InstanceType,ParameterValue=t1.micro', 'KeyPairName=MyKey InstanceType=t1.micro', or 'file://MyParams.yaml'".
-pub(super) fn parse_parameter_overrides(
+#[cfg(test)]
+fn parse_parameter_overrides(
     items: &[String],
     base_dir: &Path,
 ) -> Result<IndexMap<String, String>, String> {
+    parse_parameter_overrides_with_files(items, base_dir).map(|(parameters, _)| parameters)
+}
+
+/// Parses `--parameter-overrides` values (each CLI word is one item) into name → value, and
+/// returns every parameter file read for them (`--watch` watches those).
+/// Errors use SAM's wording: "<item> is not a valid format. It must look something like 'ParameterKey=KeyPairName,ParameterValue=MyKey ParameterKey=InstanceType,ParameterValue=t1.micro', 'KeyPairName=MyKey InstanceType=t1.micro', or 'file://MyParams.yaml'".
+pub(super) fn parse_parameter_overrides_with_files(
+    items: &[String],
+    base_dir: &Path,
+) -> Result<(IndexMap<String, String>, Vec<PathBuf>), String> {
     let values: Vec<Value> = items.iter().cloned().map(Value::String).collect();
-    OverridesParser { seen: Vec::new() }.convert(&Value::Sequence(values), base_dir)
+    let mut parser = OverridesParser {
+        seen: Vec::new(),
+        read: Vec::new(),
+    };
+    let parameters = parser.convert(&Value::Sequence(values), base_dir)?;
+    Ok((parameters, parser.read))
 }
 
 struct OverridesParser {
     seen: Vec<PathBuf>,
+    read: Vec<PathBuf>,
 }
 
 impl OverridesParser {
@@ -132,6 +147,9 @@ impl OverridesParser {
                 .map_err(|e| format!("Failed to parse {item}: {e}"))?
         };
         let folder = path.parent().unwrap_or(relative_to).to_path_buf();
+        if !self.read.contains(&path) {
+            self.read.push(path.clone());
+        }
         self.seen.push(path);
         let result = self.convert(&content, &folder);
         self.seen.pop();

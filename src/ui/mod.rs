@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 mod report;
+mod watch;
 
 /// How the final result is reported on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +31,10 @@ pub struct Ui {
     /// False when stdout belongs to something else (`samrs local` prints a function's
     /// response there): the build's banners and JSON result are then not printed.
     pub build_results: bool,
+    /// A `--watch` rebuild: SAM's per-build reports (notices, "Building codeuri" lines, the
+    /// summary, banners, the JSON result) and the per-run lines are left out; the watch prints
+    /// one line per rebuild instead.
+    pub rebuild: bool,
     /// Holds the live bars of cargo runs (several at once with `--parallel`).
     bars: MultiProgress,
 }
@@ -52,6 +57,7 @@ impl Ui {
             format: OutputFormat::Text,
             debug: false,
             build_results: true,
+            rebuild: false,
             bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
         }
     }
@@ -133,6 +139,7 @@ impl Ui {
         CargoProgress {
             bar,
             bars: self.bars.clone(),
+            quiet: self.rebuild,
             debug: self.debug,
             started: Instant::now(),
             last: String::new(),
@@ -204,6 +211,8 @@ pub struct CargoProgress {
     bar: Option<ProgressBar>,
     /// The display the bar belongs to, so the summary is printed above the other live lines.
     bars: MultiProgress,
+    /// No closing line (a `--watch` rebuild reports once for all its runs).
+    quiet: bool,
     debug: bool,
     started: Instant,
     /// The last line worth showing, kept while only the counts change.
@@ -235,8 +244,10 @@ impl CargoProgress {
     pub fn finish(self, summary: &str) -> Duration {
         let elapsed = self.started.elapsed();
         self.clear();
-        self.bars
-            .suspend(|| eprintln!("{summary} in {:.2}s", elapsed.as_secs_f64()));
+        if !self.quiet {
+            self.bars
+                .suspend(|| eprintln!("{summary} in {:.2}s", elapsed.as_secs_f64()));
+        }
         elapsed
     }
 

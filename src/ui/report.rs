@@ -17,6 +17,9 @@ use crate::ui::{OutputFormat, Ui, strip_colours};
 impl Ui {
     /// SAM's experimental-features notice and the notes about the configuration.
     pub fn settings_notices(&self, settings: &Settings) {
+        if self.rebuild {
+            return;
+        }
         if settings.beta_notice {
             self.warn("\nExperimental features are enabled for this session.\nVisit the docs page to learn more about the AWS Beta terms https://aws.amazon.com/service-terms/.\n");
         }
@@ -27,6 +30,9 @@ impl Ui {
 
     /// SAM's warnings for functions it will not build (S3 code, ECR images) and remote stacks.
     pub fn skipped_resources(&self, project: &Project) {
+        if self.rebuild {
+            return;
+        }
         for stack in &project.stacks {
             for f in &stack.functions {
                 match f.skip {
@@ -59,6 +65,9 @@ impl Ui {
 
     /// SAM's line for a build definition (or layer) whose cargo run starts.
     pub fn building(&self, plan: &BuildPlan, artifact: Artifact) {
+        if self.rebuild {
+            return;
+        }
         match artifact {
             Artifact::Function(i) => {
                 let d = &plan.definitions[i];
@@ -85,6 +94,9 @@ impl Ui {
         sam: Option<&SamReport>,
         settings: &Settings,
     ) {
+        if self.rebuild {
+            return;
+        }
         let mut rows = Vec::new();
         for artifact in plan.artifacts() {
             let target = plan.target(artifact);
@@ -144,6 +156,9 @@ impl Ui {
     /// SAM's success report: the banner, or the JSON result with every built resource (as one
     /// `sam build` lists them: functions, then layers, each in template order).
     pub fn success(&self, plan: &BuildPlan, sam: Option<&SamReport>, settings: &Settings) {
+        if self.rebuild {
+            return;
+        }
         let template = settings.build_dir.join("template.yaml");
         match settings.output {
             OutputFormat::Text => {
