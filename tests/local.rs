@@ -667,7 +667,20 @@ fn start_api_serves_rest_and_http_apis_until_sigint(dir: &Path) {
         tiny["pid"].as_u64(),
         "a new process runs the new code"
     );
-    assert!(api.log().contains("Rebuilt in"), "{}", api.log());
+    let log = api.log();
+    assert!(log.contains("Rebuilt TinyArm in "), "{log}");
+    assert!(
+        log.contains("TinyArm: the next request runs the new code"),
+        "{log}"
+    );
+    // Only the edited function's processes start again: EchoFunction's stay warm.
+    let echo_pid = echoed(&get(&address, "/items/7"))["pid"]
+        .as_u64()
+        .expect("pid");
+    assert!(
+        pids.contains(&echo_pid) || echo_pid == first_pid,
+        "EchoFunction was restarted though its binary did not change:\n{log}"
+    );
 
     let (took, code) = api.interrupt();
     assert_eq!(code, Some(0), "{}", api.log());

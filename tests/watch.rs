@@ -415,3 +415,85 @@ fn an_edit_in_one_workspace_member_reruns_only_its_cargo_run() {
     watch.signal(libc::SIGINT);
     assert_eq!(watch.exit_code(Duration::from_secs(30)), 0);
 }
+
+#[test]
+fn a_source_change_of_a_resource_sam_builds_reruns_sams_part_and_rust_edits_stay_in_place() {
+    require_tool("cargo-lambda");
+    require_tool("sam");
+    let _lock = cargo_lock();
+    let project = copy_fixture("mixed");
+    let dir = project.path();
+    let build = dir.join(".aws-sam/build");
+    // The two makefile resources are sam's part (the Python and Node.js ones would install
+    // packages); RustFunction is samrs's.
+    let mut watch = Watching::start(samrs(dir).args([
+        "build",
+        "--watch",
+        "-x",
+        "NodeFunction",
+        "-x",
+        "WebApp",
+        "-x",
+        "PythonFunction",
+        "-x",
+        "PythonLayer",
+    ]));
+    let stderr = watch.wait_for("Watching ", 1, FIRST_BUILD);
+    assert!(stderr.contains("[sam] "), "sam built its part: {stderr}");
+    let rust_before = file_id(&build.join("RustFunction/bootstrap"));
+
+    // sam's function changes: sam's part runs again and the build folder is swapped.
+    let script = dir.join("make_app/bootstrap");
+    let mut text = std::fs::read_to_string(&script).expect("read");
+    text.push_str("# edited under --watch\n");
+    std::fs::write(&script, text).expect("edit");
+    let stderr = watch.wait_for("with sam build's part", 1, REBUILD);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("with sam build's part"))
+        .expect("the rebuild line");
+    assert!(
+        line.starts_with("Rebuilt RustFunction, ") && line.contains("MakeFunction"),
+        "{line}"
+    );
+    let (_, rebuilds) = stderr.split_once("Watching ").expect("watching");
+    assert!(
+        !rebuilds.contains("[sam] "),
+        "one line per rebuild: {rebuilds}"
+    );
+    let make = file_id(&build.join("MakeFunction/bootstrap"));
+    assert!(contains(&make.bytes, "# edited under --watch"), "{line}");
+    assert_eq!(
+        file_id(&build.join("RustFunction/bootstrap")).bytes,
+        rust_before.bytes
+    );
+    let built = read_yaml(&build.join("template.yaml"));
+    assert_eq!(
+        built["Resources"]["MakeFunction"]["Properties"]["CodeUri"],
+        "MakeFunction"
+    );
+
+    // A Rust edit: only cargo runs, RustFunction's bootstrap is replaced in place, sam's
+    // artifacts stay as they are.
+    let main = dir.join("rust_app/src/main.rs");
+    let text = std::fs::read_to_string(&main).expect("read");
+    std::fs::write(
+        &main,
+        text.replace("Hello from Rust!", "Hello from an edit!"),
+    )
+    .expect("edit");
+    let stderr = watch.wait_for("Rebuilt RustFunction in ", 1, REBUILD);
+    assert!(!stderr.contains("Rebuild failed"), "{stderr}");
+    let rust_after = file_id(&build.join("RustFunction/bootstrap"));
+    assert!(contains(&rust_after.bytes, "Hello from an edit!"));
+    let make_after = file_id(&build.join("MakeFunction/bootstrap"));
+    assert_eq!(
+        (make_after.inode, make_after.mtime),
+        (make.inode, make.mtime),
+        "sam's part did not run again"
+    );
+
+    watch.signal(libc::SIGINT);
+    assert_eq!(watch.exit_code(Duration::from_secs(60)), 0);
+    assert_eq!(leftovers(&dir.join(".aws-sam")), Vec::<PathBuf>::new());
+}

@@ -259,23 +259,7 @@ pub(crate) fn prepare(
     let codes: Vec<Code> = functions.iter().map(classify).collect();
     let needs_build = wanted.iter().any(|&i| codes[i] == Code::Build);
     if needs_build {
-        // Only the Rust functions: the rest cannot run here, and layers are not mounted.
-        let mut build = settings.build.clone();
-        let others = functions
-            .iter()
-            .zip(&codes)
-            .filter(|(_, code)| **code != Code::Build)
-            .map(|(f, _)| f.logical_id.clone());
-        let layers = project
-            .stacks
-            .iter()
-            .flat_map(|s| s.layers.iter().map(|l| l.logical_id.clone()));
-        for id in others.chain(layers) {
-            if !build.exclude.contains(&id) {
-                build.exclude.push(id);
-            }
-        }
-        crate::run::build(&build, ui)?;
+        crate::run::build(&rust_build(settings, project, functions), ui)?;
     }
     let mut runnables = vec![None; functions.len()];
     for &i in wanted {
@@ -294,6 +278,30 @@ pub(crate) fn prepare(
         runnables[i] = Some(runnable);
     }
     Ok(runnables)
+}
+
+/// The build settings of the functions samrs local builds: only the Rust functions (the rest
+/// cannot run here, and layers are not mounted).
+pub(crate) fn rust_build(
+    settings: &LocalSettings,
+    project: &Project,
+    functions: &[LocalFunction],
+) -> crate::settings::Settings {
+    let mut build = settings.build.clone();
+    let others = functions
+        .iter()
+        .filter(|f| classify(f) != Code::Build)
+        .map(|f| f.logical_id.clone());
+    let layers = project
+        .stacks
+        .iter()
+        .flat_map(|s| s.layers.iter().map(|l| l.logical_id.clone()));
+    for id in others.chain(layers) {
+        if !build.exclude.contains(&id) {
+            build.exclude.push(id);
+        }
+    }
+    build
 }
 
 fn program(

@@ -102,7 +102,7 @@ pub(crate) async fn start_api(session: &Session<'_>, ui: &Ui) -> Result<()> {
         prewarm(&session.engine, ui).await;
     }
     let watcher = if watching {
-        Some(watch::spawn(session, ui))
+        Some(watch::spawn(session, ui)?)
     } else {
         None
     };
@@ -119,7 +119,7 @@ pub(crate) async fn start_api(session: &Session<'_>, ui: &Ui) -> Result<()> {
     })
     .await;
     if let Some(watcher) = watcher {
-        watcher.abort();
+        watcher.stop().await;
     }
     let running = session.engine.live.count();
     ui.log(&format!(

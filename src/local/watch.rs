@@ -1,202 +1,155 @@
-//! `start-api --watch`: a minimal rebuild-on-change until `samrs build --watch` (issue 11)
-//! provides a watch engine. The source folders of the Rust functions are polled; after an
-//! edit, requests wait while the same build pipeline as `samrs build` runs, then the next
-//! request starts a process of the new code.
+//! `start-api --watch`: the build's watch engine ([`crate::watch::Session`]) keeps
+//! `.aws-sam/local/build` current as `samrs build --watch` keeps `.aws-sam/build`. Requests
+//! wait while a rebuild runs; each function whose binary changed starts a process of the new
+//! code on its next request, the others keep their warm processes.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use tokio::task::JoinHandle;
+use anyhow::Result;
 
 use super::env::EnvVarsFile;
 use super::functions::LocalFunction;
 use super::pool::Engine;
 use super::settings::LocalSettings;
-use super::{Code, Runnable, Session, classify, prepare, process_spec};
+use super::{Code, Runnable, Session, classify, process_spec, program, rust_build};
+use crate::output::layout::function_dir;
 use crate::template::Project;
 use crate::ui::Ui;
+use crate::watch::{Rebuild, Session as BuildWatch, Stopper};
 
-const POLL: Duration = Duration::from_millis(300);
+/// A watch running on a thread of its own.
+pub(crate) struct Watching {
+    stopper: Stopper,
+    thread: JoinHandle<()>,
+}
 
-/// Everything a rebuild needs, owned by the watch task.
-struct Watch {
+/// What a rebuild needs to restart the functions it changed, owned by the watch thread.
+struct Restarter {
     settings: LocalSettings,
     project: Project,
     functions: Vec<LocalFunction>,
     env_vars: Option<EnvVarsFile>,
     engine: Arc<Engine>,
     ui: Ui,
-    /// Functions built from source: rebuilt and restarted on a change.
+    /// Functions built from source that serve requests.
     built: Vec<usize>,
-    folders: Vec<PathBuf>,
+    templates: Vec<PathBuf>,
 }
 
-/// Starts watching; the task ends when aborted.
-pub(crate) fn spawn(session: &Session<'_>, ui: &Ui) -> JoinHandle<()> {
-    let built: Vec<usize> = session
-        .functions
-        .iter()
-        .enumerate()
-        .filter(|(i, f)| session.engine.pools[*i].is_some() && classify(f) == Code::Build)
-        .map(|(i, _)| i)
-        .collect();
-    let mut folders: Vec<PathBuf> = built
-        .iter()
-        .map(|&i| session.functions[i].code_dir.clone())
-        .collect();
-    folders.sort();
-    folders.dedup();
-    let watch = Watch {
+/// Starts watching what the session built.
+pub(crate) fn spawn(session: &Session<'_>, ui: &Ui) -> Result<Watching> {
+    let build = rust_build(session.settings, session.project, session.functions);
+    let again = build.clone();
+    let mut watch = BuildWatch::resume(build, Box::new(move || Ok(again.clone())), ui)
+        .map_err(|failure| anyhow::anyhow!("Unable to watch for changes: {}", failure.message()))?;
+    let restarter = Restarter {
         settings: session.settings.clone(),
         project: session.project.clone(),
         functions: session.functions.to_vec(),
         env_vars: session.env_vars.cloned(),
         engine: session.engine.clone(),
         ui: ui.clone(),
-        built,
-        folders,
+        built: session
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| session.engine.pools[*i].is_some() && classify(f) == Code::Build)
+            .map(|(i, _)| i)
+            .collect(),
+        templates: session
+            .project
+            .stacks
+            .iter()
+            .filter_map(|s| s.template_file.canonicalize().ok())
+            .collect(),
     };
-    tokio::spawn(async move { watch.run().await })
+    let stopper = watch.stopper();
+    let thread = std::thread::spawn(move || {
+        while let Some(changes) = watch.next_change() {
+            restarter.engine.pause();
+            restarter
+                .ui
+                .log("Source changed: rebuilding (requests wait for the new build)");
+            let rebuild = watch.rebuild(&changes);
+            if let Some(rebuild) = &rebuild {
+                restarter
+                    .ui
+                    .rebuilt(rebuild, &watch.settings().build_dir_shown);
+                restarter.restart(rebuild);
+            }
+            restarter.engine.resume();
+            if rebuild.is_none() {
+                break;
+            }
+        }
+    });
+    Ok(Watching { stopper, thread })
 }
 
-impl Watch {
-    async fn run(self) {
-        let this = Arc::new(self);
-        let template = this.settings.build.template_file.clone();
-        let mut last = this.fingerprint().await;
-        let mut template_stamp = stamp(&template);
-        loop {
-            tokio::time::sleep(POLL).await;
-            let now = stamp(&template);
-            if now != template_stamp {
-                template_stamp = now;
-                this.ui.warn(&format!(
-                    "{} changed: restart samrs local start-api to pick up template changes",
-                    template.display()
-                ));
-            }
-            let current = this.fingerprint().await;
-            if current == last {
+impl Watching {
+    /// Ends the watch, waiting (a few seconds at most) for a rebuild in progress to stop.
+    pub(crate) async fn stop(self) {
+        self.stopper.stop();
+        let thread = self.thread;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::task::spawn_blocking(move || thread.join()),
+        )
+        .await;
+    }
+}
+
+impl Restarter {
+    /// Points the pools of the functions whose binary changed at the new build.
+    fn restart(&self, rebuild: &Rebuild) {
+        if rebuild.error.is_some() {
+            return;
+        }
+        if rebuild.changed.iter().any(|c| self.templates.contains(c)) {
+            self.ui.warn(
+                "The template changed: restart samrs local start-api to pick up its changes (routes, functions, environment)",
+            );
+        }
+        for &i in &self.built {
+            let function = &self.functions[i];
+            if !rebuild.swapped && !rebuild.replaced.contains(&function.full_path) {
                 continue;
             }
-            // Let a burst of saves settle before building.
-            let mut settled = current;
-            loop {
-                tokio::time::sleep(POLL).await;
-                let again = this.fingerprint().await;
-                if again == settled {
-                    break;
-                }
-                settled = again;
-            }
-            last = settled;
-            this.rebuild().await;
-        }
-    }
-
-    async fn fingerprint(self: &Arc<Self>) -> u64 {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || fingerprint(&this.folders))
-            .await
-            .unwrap_or(0)
-    }
-
-    async fn rebuild(self: &Arc<Self>) {
-        self.engine.pause();
-        self.ui
-            .log("Source changed: rebuilding (requests wait for the new build)");
-        let started = Instant::now();
-        let this = self.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            prepare(
-                &this.settings,
-                &this.project,
-                &this.functions,
-                &this.built,
-                &this.ui,
-            )
-        })
-        .await;
-        match prepared {
-            Ok(Ok(runnables)) => {
-                for &i in &self.built {
-                    let (Some(Runnable::Yes(program)), Some(pool)) =
-                        (&runnables[i], &self.engine.pools[i])
-                    else {
-                        continue;
-                    };
-                    let (spec, _) = process_spec(
-                        &self.settings,
-                        &self.functions[i],
-                        program,
-                        self.env_vars.as_ref(),
-                    );
+            let Some(pool) = &self.engine.pools[i] else {
+                continue;
+            };
+            let task_root = function_dir(
+                &self.settings.build.build_dir,
+                &self.project,
+                function.function,
+            );
+            match program(
+                function,
+                &task_root,
+                true,
+                &self.project,
+                &self.settings,
+                &self.ui,
+            ) {
+                Ok(Runnable::Yes(program)) => {
+                    let (spec, _) =
+                        process_spec(&self.settings, function, &program, self.env_vars.as_ref());
                     pool.replace(spec);
+                    self.ui.log(&format!(
+                        "{}: the next request runs the new code",
+                        function.logical_id
+                    ));
                 }
-                self.ui.log(&format!(
-                    "Rebuilt in {:.1}s; the next request runs the new code",
-                    started.elapsed().as_secs_f64()
-                ));
-            }
-            Ok(Err(failure)) => self.ui.warn(&format!(
-                "Rebuild failed, still serving the previous build: {}",
-                failure.message()
-            )),
-            Err(_) => self
-                .ui
-                .warn("Rebuild stopped; still serving the previous build"),
-        }
-        self.engine.resume();
-    }
-}
-
-fn stamp(path: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-/// A hash of every source file's path, size and modification time under `folders`
-/// (skipping `target/`, `.aws-sam/` and hidden folders).
-fn fingerprint(folders: &[PathBuf]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    for folder in folders {
-        let walker = walkdir::WalkDir::new(folder)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                let name = e.file_name().to_string_lossy();
-                e.depth() == 0 || !(name == "target" || name.starts_with('.'))
-            });
-        for entry in walker.filter_map(Result::ok) {
-            if let Ok(meta) = entry.metadata()
-                && meta.is_file()
-            {
-                entry.path().hash(&mut hasher);
-                meta.len().hash(&mut hasher);
-                meta.modified().ok().hash(&mut hasher);
+                Ok(Runnable::No(reason)) => self.ui.warn(&reason),
+                Err(failure) => self.ui.warn(&format!(
+                    "{}: still serving the previous build: {}",
+                    function.logical_id,
+                    failure.message()
+                )),
             }
         }
-    }
-    hasher.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_edit_changes_the_fingerprint_and_target_does_not() {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-        std::fs::create_dir_all(dir.path().join("target")).expect("mkdir");
-        std::fs::write(dir.path().join("src/main.rs"), "fn main() {}").expect("write");
-        let folders = vec![dir.path().to_path_buf()];
-        let before = fingerprint(&folders);
-        std::fs::write(dir.path().join("target/x"), "built").expect("write");
-        assert_eq!(fingerprint(&folders), before, "target/ is ignored");
-        std::fs::write(dir.path().join("src/main.rs"), "fn main() { }").expect("write");
-        assert_ne!(fingerprint(&folders), before);
     }
 }

@@ -31,9 +31,9 @@ pub struct Ui {
     /// False when stdout belongs to something else (`samrs local` prints a function's
     /// response there): the build's banners and JSON result are then not printed.
     pub build_results: bool,
-    /// A `--watch` rebuild: SAM's per-build reports (notices, "Building codeuri" lines, the
-    /// summary, banners, the JSON result) and the per-run lines are left out; the watch prints
-    /// one line per rebuild instead.
+    /// A `--watch` rebuild: SAM's per-build reports (notices, "Building codeuri" lines, sam's
+    /// lines, the summary, banners, the JSON result) and the per-run lines are left out; the
+    /// watch prints one line per rebuild instead.
     pub rebuild: bool,
     /// Holds the live bars of cargo runs (several at once with `--parallel`).
     bars: MultiProgress,
@@ -68,8 +68,12 @@ impl Ui {
     }
 
     /// A line of another tool's output (sam's part of a build) on stderr, after `prefix`
-    /// (dimmed on a terminal).
+    /// (dimmed on a terminal); left out of `--watch` rebuilds but for `--debug` (a failure
+    /// carries sam's error).
     pub fn tool_line(&self, prefix: &str, line: &str) {
+        if self.rebuild && !self.debug {
+            return;
+        }
         if self.stderr_color {
             self.log(&format!("{DIM}{prefix}{RESET}{line}"));
         } else {

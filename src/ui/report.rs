@@ -224,33 +224,37 @@ impl Ui {
             _ => {}
         }
         if self.format == OutputFormat::Json && !matches!(failure, Failure::Usage(_)) {
-            // sam's part failing: its error type, as sam reports.
-            let sam = match failure {
-                Failure::Sam(e) => e.downcast_ref::<SamFailed>(),
-                _ => None,
-            };
-            let kind = match sam {
-                Some(sam) => sam.kind.as_str(),
-                None if failure.during_build() => "BuildError",
-                None => "UserException",
-            };
-            // The resources blamed: by sam for its part, by cargo for a bin that did not compile.
-            let resources = match (sam, failure) {
-                (Some(sam), _) if !sam.resources.is_empty() => serde_json::json!(sam.resources),
-                (_, Failure::Cargo(CargoError::Compile { resources, .. })) => {
-                    serde_json::json!(resources)
-                }
-                _ => serde_json::Value::Null,
-            };
             self.json(&serde_json::json!({
                 "type": "result",
                 "status": "failure",
-                // cargo's diagnostics are coloured at a terminal; data carries none.
-                "error": {"type": kind, "message": strip_colours(&message), "resources": resources},
+                "error": error_json(failure),
             }));
         }
         self.error(&message);
     }
+}
+
+/// The `error` object of a JSON result: its type as sam names it (sam's own when its part
+/// failed), the message, and the resources blamed: by sam for its part, by cargo for a bin that
+/// did not compile.
+pub(crate) fn error_json(failure: &Failure) -> serde_json::Value {
+    let sam = match failure {
+        Failure::Sam(e) => e.downcast_ref::<SamFailed>(),
+        _ => None,
+    };
+    let kind = match sam {
+        Some(sam) => sam.kind.as_str(),
+        None if failure.during_build() => "BuildError",
+        None => "UserException",
+    };
+    let resources = match (sam, failure) {
+        (Some(sam), _) if !sam.resources.is_empty() => serde_json::json!(sam.resources),
+        (_, Failure::Cargo(CargoError::Compile { resources, .. })) => serde_json::json!(resources),
+        _ => serde_json::Value::Null,
+    };
+    // cargo's diagnostics are coloured at a terminal; data carries none.
+    let message = strip_colours(&failure.message());
+    serde_json::json!({"type": kind, "message": message, "resources": resources})
 }
 
 /// A string field of a JSON object, or "".

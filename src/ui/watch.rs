@@ -1,6 +1,7 @@
 //! What `samrs build --watch` prints: one line per rebuild on stderr (or one JSON line on
 //! stdout with `--output json`), cargo's diagnostics before a failed one.
 
+use crate::ui::report::error_json;
 use crate::ui::{OutputFormat, Ui};
 use crate::watch::Rebuild;
 
@@ -24,12 +25,13 @@ impl Ui {
                 "replaced": rebuild.replaced,
                 "unchanged": rebuild.unchanged(),
                 "build_dir_replaced": rebuild.swapped,
+                "sam_part": rebuild.sam,
                 "seconds": (seconds * 1000.0).round() / 1000.0,
-                "error": rebuild.error,
+                "error": rebuild.error.as_ref().map(error_json),
             }));
         }
-        if let Some(error) = &rebuild.error {
-            self.log(error);
+        if let Some(failure) = &rebuild.error {
+            self.log(&failure.message());
             let line = format!(
                 "Rebuild failed after {seconds:.2}s ({}); the last good build stays in {build_dir}, still watching",
                 list(&rebuild.built, "no functions")
@@ -42,7 +44,12 @@ impl Ui {
             return;
         }
         let unchanged = rebuild.unchanged();
-        let line = if rebuild.swapped {
+        let line = if rebuild.swapped && !rebuild.replanned && rebuild.sam {
+            format!(
+                "Rebuilt {} in {seconds:.2}s with sam build's part: {build_dir} replaced",
+                list(&rebuild.built, "no functions")
+            )
+        } else if rebuild.swapped {
             format!(
                 "Rebuilt {} in {seconds:.2}s: new plan, {build_dir} replaced",
                 list(&rebuild.built, "no functions")

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use crate::output::cache::path_dependencies;
 use crate::output::staging::STAGING_MARK;
+use serde_yaml::Value;
+
 use crate::plan::{BuildPlan, CargoBuild};
+use crate::sam::plan::Handoff;
 use crate::settings::Settings;
 use crate::template::Project;
 
@@ -38,11 +41,15 @@ impl Inputs {
         self.excluded.iter().any(|x| path.starts_with(x))
     }
 
-    /// Adds everything of `other`.
+    /// Adds everything of `other`. A folder one side leaves out but the other reads (a crate
+    /// nested in another's folder) counts.
     pub(crate) fn extend(&mut self, other: &Inputs) {
         self.roots.extend(other.roots.iter().cloned());
         self.files.extend(other.files.iter().cloned());
         self.excluded.extend(other.excluded.iter().cloned());
+        let roots = &self.roots;
+        self.excluded
+            .retain(|x| !roots.iter().any(|root| root.starts_with(x)));
     }
 
     /// Every file covered now: the files that exist and the files under the roots.
@@ -165,6 +172,9 @@ pub(crate) fn run_inputs(plan: &BuildPlan, run: &CargoBuild, settings: &Settings
     inputs
         .roots
         .retain(|r| !nested.iter().any(|o| o != r && r.starts_with(o)));
+    inputs
+        .excluded
+        .extend(other_packages(&inputs, &seen, &real(&run.workspace_root)));
     for name in ["Cargo.toml", "Cargo.lock"] {
         inputs.files.insert(real(&run.workspace_root.join(name)));
     }
@@ -182,6 +192,85 @@ pub(crate) fn run_inputs(plan: &BuildPlan, run: &CargoBuild, settings: &Settings
         }
     }
     inputs.excluded.insert(real(&run.target_directory));
+    inputs.excluded.extend(output_folders(settings));
+    inputs
+}
+
+/// Packages inside the folders of `inputs` that the run never reads: not among the packages
+/// and path dependencies it reads (`read`), and either outside its workspace, their own
+/// workspace's root, or in a workspace of one package (which has no other members).
+fn other_packages(
+    inputs: &Inputs,
+    read: &BTreeSet<PathBuf>,
+    workspace_root: &Path,
+) -> Vec<PathBuf> {
+    let single_package = has_workspace_table(&workspace_root.join("Cargo.toml")) == Some(false);
+    let mut found = Vec::new();
+    for root in &inputs.roots {
+        for entry in inputs.walk(root) {
+            let dir = entry.path();
+            if entry.depth() == 0
+                || !entry.file_type().is_dir()
+                || !dir.join("Cargo.toml").is_file()
+                || read.iter().any(|r| r.starts_with(dir))
+            {
+                continue;
+            }
+            if single_package
+                || !dir.starts_with(workspace_root)
+                || has_workspace_table(&dir.join("Cargo.toml")) == Some(true)
+            {
+                found.push(dir.to_path_buf());
+            }
+        }
+    }
+    found
+}
+
+/// Whether a manifest declares a `[workspace]`; `None` when it cannot be read.
+fn has_workspace_table(manifest: &Path) -> Option<bool> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let table = text.parse::<toml::Table>().ok()?;
+    Some(table.contains_key("workspace"))
+}
+
+/// The inputs of the part handed to `sam build`: each resource's code folder (CodeUri,
+/// ContentUri, or an image's DockerContext) and the `--manifest` file.
+pub(crate) fn sam_inputs(project: &Project, handoff: &Handoff, settings: &Settings) -> Inputs {
+    let mut inputs = Inputs::default();
+    for resource in &handoff.resources {
+        let Some(stack) = project.stacks.get(resource.stack) else {
+            continue;
+        };
+        let folder = if resource.is_layer {
+            stack
+                .layers
+                .iter()
+                .find(|l| l.logical_id == resource.logical_id)
+                .map(|l| l.content_dir.clone())
+        } else {
+            stack
+                .functions
+                .iter()
+                .find(|f| f.logical_id == resource.logical_id)
+                .map(
+                    |f| match f.metadata.get("DockerContext").and_then(Value::as_str) {
+                        Some(context) if f.package_type == "Image" => stack.dir.join(context),
+                        _ => f.code_dir.clone(),
+                    },
+                )
+        };
+        if let Some(folder) = folder {
+            inputs.roots.insert(real(&folder));
+        }
+    }
+    let nested: Vec<PathBuf> = inputs.roots.iter().cloned().collect();
+    inputs
+        .roots
+        .retain(|r| !nested.iter().any(|o| o != r && r.starts_with(o)));
+    if let Some(manifest) = &settings.passthrough.manifest {
+        inputs.files.insert(real(manifest));
+    }
     inputs.excluded.extend(output_folders(settings));
     inputs
 }
@@ -292,6 +381,53 @@ mod tests {
         assert!(!inputs.covers(Path::new("/p/fa/target/debug/x")));
         assert!(!inputs.covers(Path::new("/p/fa/out/x")));
         assert!(!inputs.covers(Path::new("/p/Cargo.toml")));
+    }
+
+    #[test]
+    fn a_crate_nested_in_a_single_package_is_not_its_input_but_a_workspace_member_is() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().canonicalize().expect("real");
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write("Cargo.toml", "[package]\nname = \"outer\"\n");
+        write("src/main.rs", "fn main() {}");
+        write("tiny/Cargo.toml", "[package]\nname = \"tiny\"\n");
+        write("tiny/src/main.rs", "fn main() {}");
+        write("dep/Cargo.toml", "[package]\nname = \"dep\"\n");
+        let roots = BTreeSet::from([root.clone()]);
+        let inputs = Inputs {
+            roots: roots.clone(),
+            ..Inputs::default()
+        };
+        let read = BTreeSet::from([root.clone(), root.join("dep")]);
+        assert_eq!(other_packages(&inputs, &read, &root), [root.join("tiny")]);
+
+        write(
+            "Cargo.toml",
+            "[package]\nname = \"outer\"\n[workspace]\nmembers = [\"tiny\"]\n",
+        );
+        assert!(other_packages(&inputs, &read, &root).is_empty());
+        write(
+            "tiny/Cargo.toml",
+            "[package]\nname = \"tiny\"\n[workspace]\n",
+        );
+        assert_eq!(other_packages(&inputs, &read, &root), [root.join("tiny")]);
+
+        // Left out of one run, read by another: the two together watch it.
+        let mut outer = Inputs {
+            roots: roots.clone(),
+            excluded: BTreeSet::from([root.join("tiny")]),
+            ..Inputs::default()
+        };
+        assert!(!outer.covers(&root.join("tiny/src/main.rs")));
+        outer.extend(&Inputs {
+            roots: BTreeSet::from([root.join("tiny")]),
+            ..Inputs::default()
+        });
+        assert!(outer.covers(&root.join("tiny/src/main.rs")));
     }
 
     #[test]

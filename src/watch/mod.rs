@@ -11,6 +11,7 @@ mod update;
 mod watcher;
 
 pub(crate) use session::{Rebuild, Session};
+pub(crate) use watcher::Stopper;
 
 use crate::cargo::interrupted;
 use crate::error::Failure;

@@ -16,29 +16,35 @@ use crate::settings::Settings;
 use crate::store::write_if_changed;
 use crate::ui::Ui;
 
-use super::content::{Change, ChangeKind, ContentIndex};
+pub(crate) use super::content::Change;
+use super::content::{ChangeKind, ContentIndex};
 use super::inputs::{Inputs, changes_plan, plan_files};
 use super::snapshot::Snapshot;
 use super::update::replace_file;
-use super::watcher::{Wake, Watcher};
+use super::watcher::{Stopper, Wake, Watcher};
 
 /// Re-reads the settings (samconfig, parameter files) after they changed.
 pub(crate) type Resolve = Box<dyn Fn() -> anyhow::Result<Settings> + Send>;
 
 /// What one rebuild did.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Rebuild {
     /// The input files whose content changed.
     pub(crate) changed: Vec<PathBuf>,
-    /// The plan's layout changed: the whole build folder was rebuilt and swapped in.
+    /// A plan file (template, samconfig, parameter file), manifest, lock or cargo config
+    /// changed, or files came or went: the project was planned again.
+    pub(crate) replanned: bool,
+    /// The whole build folder was rebuilt and swapped in (a new layout, or sam's part).
     pub(crate) swapped: bool,
-    /// The resources whose cargo runs ran (every resource after a swap).
+    /// sam build's part ran (part of the whole rebuild).
+    pub(crate) sam: bool,
+    /// The resources whose cargo runs (or sam's part) ran (every resource after a swap).
     pub(crate) built: Vec<String>,
     /// The resources whose binary changed and was replaced in the build folder.
     pub(crate) replaced: Vec<String>,
     pub(crate) elapsed: Duration,
-    /// Why it failed (cargo's diagnostics included); the last good build stays.
-    pub(crate) error: Option<String>,
+    /// Why it failed, by stage (cargo's diagnostics included); the last good build stays.
+    pub(crate) error: Option<Failure>,
 }
 
 impl Rebuild {
@@ -76,10 +82,39 @@ impl Session {
     /// output on `ui`). Returns the session and how the first build went; changes made during
     /// the first build are seen by the first [`Session::next_rebuild`].
     pub(crate) fn start(
-        mut settings: Settings,
+        settings: Settings,
         resolve: Resolve,
         ui: &Ui,
     ) -> Result<(Session, Result<(), Failure>), Failure> {
+        let mut session = Session::new(settings, resolve, ui)?;
+        let first = build(&session.settings, ui);
+        if first.is_ok() {
+            session.needs_full = false;
+            // Take the plan again: the build recorded the UUIDs of new definitions.
+            session.snapshot = Snapshot::take(&session.settings, &session.ui).ok();
+            session.follow_inputs();
+        }
+        Ok((session, first))
+    }
+
+    /// Starts watching what `settings` builds after a build the caller has just made (as
+    /// `samrs local` does before serving); a build folder that does not hold the plan is
+    /// rebuilt whole on the first change.
+    pub(crate) fn resume(
+        settings: Settings,
+        resolve: Resolve,
+        ui: &Ui,
+    ) -> Result<Session, Failure> {
+        let mut session = Session::new(settings, resolve, ui)?;
+        session.needs_full = !session
+            .snapshot
+            .as_ref()
+            .is_some_and(Snapshot::build_folder_complete);
+        Ok(session)
+    }
+
+    /// The watcher on the inputs of the plan of `settings`; nothing built yet.
+    fn new(mut settings: Settings, resolve: Resolve, ui: &Ui) -> Result<Session, Failure> {
         let mut quiet = ui.clone();
         quiet.rebuild = true;
         let snapshot = Snapshot::take(&settings, &quiet).ok();
@@ -105,14 +140,13 @@ impl Session {
             pending: BTreeSet::new(),
         };
         session.follow_inputs();
-        let first = build(&session.settings, ui);
-        if first.is_ok() {
-            session.needs_full = false;
-            // Take the plan again: the build recorded the UUIDs of new definitions.
-            session.snapshot = Snapshot::take(&session.settings, &session.ui).ok();
-            session.follow_inputs();
-        }
-        Ok((session, first))
+        Ok(session)
+    }
+
+    /// A handle that ends the watch from another thread: the waiting (or next)
+    /// [`Session::next_change`] returns `None`.
+    pub(crate) fn stopper(&self) -> Stopper {
+        self.watcher.stopper()
     }
 
     /// The settings of the last plan.
@@ -128,6 +162,13 @@ impl Session {
     /// Waits for a change of the inputs' content and rebuilds; `None` once stopped or
     /// interrupted (a build in progress is stopped, the build folder left as it was).
     pub(crate) fn next_rebuild(&mut self) -> Option<Rebuild> {
+        let changes = self.next_change()?;
+        self.rebuild(&changes)
+    }
+
+    /// Waits until the content of an input changed (touches and saves of the same bytes do
+    /// not count); `None` once stopped or interrupted.
+    pub(crate) fn next_change(&mut self) -> Option<Vec<Change>> {
         loop {
             if interrupted() {
                 return None;
@@ -154,16 +195,21 @@ impl Session {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-            if changes.is_empty() {
-                continue;
+            if !changes.is_empty() {
+                return Some(changes);
             }
-            let rebuild = self.rebuild(&changes);
-            self.follow_inputs();
-            if interrupted() {
-                return None;
-            }
-            return Some(rebuild);
         }
+    }
+
+    /// Rebuilds what `changes` touch and follows the inputs of the new plan; `None` when
+    /// interrupted meanwhile.
+    pub(crate) fn rebuild(&mut self, changes: &[Change]) -> Option<Rebuild> {
+        let rebuild = self.run_rebuild(changes);
+        self.follow_inputs();
+        if interrupted() {
+            return None;
+        }
+        Some(rebuild)
     }
 
     /// Everything watched now: the last plan's inputs, or only the plan files while there is
@@ -196,11 +242,13 @@ impl Session {
         self.index.track(&inputs);
     }
 
-    fn rebuild(&mut self, changes: &[Change]) -> Rebuild {
+    fn run_rebuild(&mut self, changes: &[Change]) -> Rebuild {
         let started = Instant::now();
         let mut rebuild = Rebuild {
             changed: changes.iter().map(|c| c.path.clone()).collect(),
+            replanned: false,
             swapped: false,
+            sam: false,
             built: Vec::new(),
             replaced: Vec::new(),
             elapsed: Duration::ZERO,
@@ -210,7 +258,7 @@ impl Session {
             || plan_files(&self.settings, None),
             |s| s.plan_files.clone(),
         );
-        let replan = self.needs_full
+        rebuild.replanned = self.needs_full
             || self.stale_plan
             || !self
                 .snapshot
@@ -219,14 +267,20 @@ impl Session {
             || changes
                 .iter()
                 .any(|c| c.kind != ChangeKind::Modified || changes_plan(&c.path, &plan_files));
-        let result = if replan {
-            self.replan(changes, &plan_files, &mut rebuild)
+        // sam builds its resources whole: a change of their sources rebuilds the build folder.
+        let sam_sources = self.snapshot.as_ref().is_some_and(|s| {
+            changes
+                .iter()
+                .any(|c| !plan_files.contains(&c.path) && s.sam_inputs.covers(&c.path))
+        });
+        let result = if rebuild.replanned || sam_sources {
+            self.replan(changes, &plan_files, sam_sources, &mut rebuild)
         } else {
             let dirty = self.dirty_runs(changes, &plan_files, None);
             self.build_in_place(&dirty, &mut rebuild)
         };
-        if let Err(message) = result {
-            rebuild.error = Some(message);
+        if let Err(failure) = result {
+            rebuild.error = Some(failure);
         }
         rebuild.elapsed = started.elapsed();
         rebuild
@@ -238,19 +292,19 @@ impl Session {
         &mut self,
         changes: &[Change],
         plan_files: &BTreeSet<PathBuf>,
+        whole: bool,
         rebuild: &mut Rebuild,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let mut settings = (self.resolve)().map_err(|e| {
             self.stale_plan = true;
-            format!("{e:#}")
+            Failure::settings(e)
         })?;
         if self.settings.beta_features == Some(true) && settings.beta_features.is_none() {
             settings.beta_features = Some(true);
         }
-        let snapshot = Snapshot::take(&settings, &self.ui).map_err(|e| {
+        let snapshot = Snapshot::take(&settings, &self.ui).inspect_err(|_| {
             self.stale_plan = true;
             self.settings = settings.clone();
-            e.message()
         })?;
         self.stale_plan = false;
         self.settings = settings;
@@ -258,7 +312,8 @@ impl Session {
             old.destinations.keys().eq(snapshot.destinations.keys())
                 && old.settings.build_dir == snapshot.settings.build_dir
         });
-        if self.needs_full
+        if whole
+            || self.needs_full
             || !same_layout
             || snapshot.has_sam_part()
             || !snapshot.build_folder_complete()
@@ -271,18 +326,24 @@ impl Session {
     }
 
     /// Builds everything into a staging folder and swaps it in, as `samrs build` does.
-    fn build_whole(&mut self, snapshot: Snapshot, rebuild: &mut Rebuild) -> Result<(), String> {
+    fn build_whole(&mut self, snapshot: Snapshot, rebuild: &mut Rebuild) -> Result<(), Failure> {
         rebuild.swapped = true;
+        rebuild.sam = snapshot.has_sam_part();
         rebuild.built = (0..snapshot.runs.len())
             .flat_map(|i| snapshot.names_of_run(i))
             .collect();
+        for name in &snapshot.sam_resources {
+            if !rebuild.built.contains(name) {
+                rebuild.built.push(name.clone());
+            }
+        }
         self.snapshot = Some(snapshot);
         self.needs_full = true;
-        build(&self.settings, &self.ui).map_err(|e| e.message())?;
+        build(&self.settings, &self.ui)?;
         self.needs_full = false;
         self.pending.clear();
         // The build recorded the UUIDs of new definitions in build.toml.
-        self.snapshot = Some(Snapshot::take(&self.settings, &self.ui).map_err(|e| e.message())?);
+        self.snapshot = Some(Snapshot::take(&self.settings, &self.ui)?);
         Ok(())
     }
 
@@ -314,7 +375,7 @@ impl Session {
 
     /// Runs the `dirty` runs and replaces the binaries that changed in the live build folder;
     /// rewrites the built templates and build.toml where their text changed.
-    fn build_in_place(&mut self, dirty: &[usize], rebuild: &mut Rebuild) -> Result<(), String> {
+    fn build_in_place(&mut self, dirty: &[usize], rebuild: &mut Rebuild) -> Result<(), Failure> {
         let Some(snapshot) = &self.snapshot else {
             return Ok(());
         };
@@ -325,7 +386,7 @@ impl Session {
             .iter()
             .flat_map(|&i| snapshot.names_of_run(i))
             .collect();
-        let _lock = lock_build_dir(&settings.build_dir, |_| {}).map_err(|e| format!("{e:#}"))?;
+        let _lock = lock_build_dir(&settings.build_dir, |_| {}).map_err(Failure::BuildDir)?;
         let plan = snapshot.plan();
         if !dirty.is_empty() {
             let runs: Vec<_> = dirty.iter().map(|&i| snapshot.runs[i].clone()).collect();
@@ -352,15 +413,14 @@ impl Session {
                 },
             );
             rebuild.replaced = replaced.into_inner().unwrap_or_default();
-            result.map_err(|e| format!("{e:#}"))?;
+            result?;
         }
         for (relative, text) in snapshot.templates.iter().flatten() {
-            write_if_changed(&settings.build_dir.join(relative), text)
-                .map_err(|e| format!("{e:#}"))?;
+            write_if_changed(&settings.build_dir.join(relative), text).map_err(Failure::Output)?;
         }
         if let Some(text) = &snapshot.build_toml {
             write_if_changed(&crate::output::build_toml::path(settings), text)
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(Failure::Output)?;
         }
         for key in keys {
             self.pending.remove(&key);

@@ -19,7 +19,7 @@ use crate::settings::Settings;
 use crate::template::Project;
 use crate::ui::Ui;
 
-use super::inputs::{Inputs, plan_files, run_inputs};
+use super::inputs::{Inputs, plan_files, real, run_inputs, sam_inputs};
 
 /// The plan of one state of the project, owned.
 pub(crate) struct Snapshot {
@@ -42,6 +42,10 @@ pub(crate) struct Snapshot {
     pub(crate) build_toml: Option<String>,
     /// The template, nested templates, samconfig and parameter files.
     pub(crate) plan_files: BTreeSet<PathBuf>,
+    /// The resources handed to `sam build` (full paths).
+    pub(crate) sam_resources: Vec<String>,
+    /// What sam's resources are built from (their code folders).
+    pub(crate) sam_inputs: Inputs,
 }
 
 impl Snapshot {
@@ -74,8 +78,19 @@ impl Snapshot {
         }
         // With a part handed to sam, the built templates and build.toml are joined to sam's:
         // only a whole build writes them.
-        let sam_part =
-            plan_handoff(&project, settings.resource_id.as_deref(), &settings.exclude)?.is_some();
+        let handoff = plan_handoff(&project, settings.resource_id.as_deref(), &settings.exclude)?;
+        let sam_part = handoff.is_some();
+        let (sam_resources, sam_inputs) = match &handoff {
+            Some(handoff) => {
+                let mut inputs = sam_inputs(&project, handoff, settings);
+                inputs
+                    .excluded
+                    .extend(runs.iter().map(|run| real(&run.target_directory)));
+                let names = handoff.resources.iter().map(|r| r.full_path.clone());
+                (names.collect(), inputs)
+            }
+            None => (Vec::new(), Inputs::default()),
+        };
         let templates = if sam_part {
             None
         } else {
@@ -103,6 +118,8 @@ impl Snapshot {
             templates,
             build_toml,
             plan_files,
+            sam_resources,
+            sam_inputs,
         })
     }
 
@@ -116,9 +133,9 @@ impl Snapshot {
         }
     }
 
-    /// Everything to watch: every run's inputs and the plan files.
+    /// Everything to watch: every run's inputs, sam's resources' sources and the plan files.
     pub(crate) fn inputs(&self) -> Inputs {
-        let mut all = Inputs::default();
+        let mut all = self.sam_inputs.clone();
         for inputs in &self.run_inputs {
             all.extend(inputs);
         }
