@@ -242,8 +242,13 @@ fn watch_rebuilds_in_place_recovers_from_errors_and_follows_the_template() {
     .expect("break");
     let stderr = watch.wait_for("Rebuild failed", 1, REBUILD);
     assert!(stderr.contains("error[E0308]"), "{stderr}");
+    // Cargo names the function whose bin failed; FunctionB's, in the same run, is not built.
     assert!(
-        stderr.contains("the last good build stays in .aws-sam/build"),
+        stderr.contains("(FunctionA); the last good build stays in .aws-sam/build, still watching"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("FunctionB not built (same cargo run)"),
         "{stderr}"
     );
     assert_eq!(

@@ -1,6 +1,7 @@
 //! What `samrs build --watch` prints: one line per rebuild on stderr (or one JSON line on
 //! stdout with `--output json`), cargo's diagnostics before a failed one.
 
+use crate::cargo::CargoError;
 use crate::ui::report::error_json;
 use crate::ui::{OutputFormat, Ui};
 use crate::watch::Rebuild;
@@ -32,9 +33,14 @@ impl Ui {
         }
         if let Some(failure) = &rebuild.error {
             self.log(&failure.message());
+            // The functions whose bins did not compile, when cargo says which.
+            let failed = match failure.cargo_error() {
+                Some(CargoError::Compile { resources, .. }) if !resources.is_empty() => resources,
+                _ => &rebuild.built,
+            };
             let line = format!(
                 "Rebuild failed after {seconds:.2}s ({}); the last good build stays in {build_dir}, still watching",
-                list(&rebuild.built, "no functions")
+                list(failed, "no functions")
             );
             if self.stderr_color {
                 self.log(&format!("{}{line}{}", super::RED, super::RESET));
