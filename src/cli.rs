@@ -305,6 +305,20 @@ pub(crate) struct BuildArgs {
     #[arg(long, overrides_with = "cached", hide_short_help = true)]
     pub no_cached: bool,
 
+    /// Share --cached artifacts between checkouts and machines: s3://bucket/prefix or a folder (samrs's own).
+    #[arg(long, value_name = "URL", overrides_with = "no_remote_cache")]
+    pub remote_cache: Option<String>,
+    /// Do not use a remote cache (overrides remote_cache in samconfig).
+    #[arg(long, overrides_with = "remote_cache", hide_short_help = true)]
+    pub no_remote_cache: bool,
+
+    /// Byte-identical bootstraps whatever the checkout folder, user, HOME or CARGO_HOME (samrs's own).
+    #[arg(long, overrides_with = "no_reproducible")]
+    pub reproducible: bool,
+    /// Build without path remapping (the default).
+    #[arg(long, overrides_with = "reproducible", hide_short_help = true)]
+    pub no_reproducible: bool,
+
     /// Build independent groups at the same time.
     #[arg(short = 'p', long)]
     pub parallel: bool,
@@ -704,6 +718,15 @@ mod tests {
         assert!(!args.cached && args.no_cached);
         let args = parse(&["--no-cached", "-c"]).expect("parses");
         assert!(args.cached && !args.no_cached);
+    }
+
+    #[test]
+    fn remote_cache_and_reproducible() {
+        let args = parse(&["-c", "--remote-cache", "s3://b/p", "--reproducible"]).expect("parses");
+        assert_eq!(args.remote_cache.as_deref(), Some("s3://b/p"));
+        assert!(args.reproducible && !args.no_remote_cache);
+        let args = parse(&["--remote-cache", "x", "--no-remote-cache"]).expect("parses");
+        assert!(args.no_remote_cache && args.remote_cache.is_none());
     }
 
     #[test]

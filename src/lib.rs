@@ -15,6 +15,7 @@ pub(crate) mod preflight;
 mod run;
 pub(crate) mod sam;
 pub(crate) mod settings;
+pub(crate) mod sources;
 pub(crate) mod store;
 pub(crate) mod suggest;
 pub mod template;

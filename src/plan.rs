@@ -1239,6 +1239,9 @@ pub fn merge_builds(builds: Vec<CargoBuild>, approved: &[Vec<usize>]) -> Vec<Car
     result.into_iter().map(|(_, b)| b).collect()
 }
 
+/// The subfolder of a target folder where provided.al2023 builds go beside provided.al2 ones.
+pub const AL2023_TARGET_FOLDER: &str = "al2023";
+
 /// cargo-zigbuild's linker path differs between the glibc-pinned targets of provided.al2 and
 /// the plain targets of provided.al2023, and cargo rebuilds every crate when it changes. When a
 /// project has both on one architecture, the plain ones build in `<target>/al2023` so that
@@ -1254,7 +1257,7 @@ fn separate_glibc_flavours(builds: &mut [CargoBuild]) {
             *dir == build.target_directory && *arch == build.target.architecture
         });
         if build.target.runtime != Runtime::ProvidedAl2 && shares_folder {
-            build.target_directory = build.target_directory.join("al2023");
+            build.target_directory = build.target_directory.join(AL2023_TARGET_FOLDER);
         }
     }
 }

@@ -99,9 +99,10 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         settings.base_dir.is_some(),
         || uuid::Uuid::new_v4().to_string(),
     );
+    let remote = cache::open_remote(settings, ui);
     if settings.cached {
         ui.log("Starting Build use cache");
-        cache::judge(&mut plan, settings, ui).map_err(Failure::Output)?;
+        cache::judge(&mut plan, settings, remote.as_ref(), ui).map_err(Failure::Output)?;
     }
 
     let staging = Staging::create(&settings.build_dir).map_err(Failure::Output)?;
@@ -126,7 +127,7 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
     }
     staging.commit().map_err(Failure::Output)?;
     if settings.cached {
-        cache::store_misses(&mut plan, settings, ui);
+        cache::store_misses(&mut plan, settings, remote.as_ref(), ui);
     }
     if !plan.single_resource {
         let mut text = build_toml::render(&build_record(&plan));

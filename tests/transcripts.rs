@@ -170,6 +170,18 @@ fn help() {
           --no-cached
               Do not use the build cache
 
+          --remote-cache <URL>
+              Share --cached artifacts between checkouts and machines: s3://bucket/prefix or a folder (samrs's own)
+
+          --no-remote-cache
+              Do not use a remote cache (overrides remote_cache in samconfig)
+
+          --reproducible
+              Byte-identical bootstraps whatever the checkout folder, user, HOME or CARGO_HOME (samrs's own)
+
+          --no-reproducible
+              Build without path remapping (the default)
+
       -p, --parallel
               Build independent groups at the same time
 

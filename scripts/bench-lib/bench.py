@@ -14,6 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fleet  # noqa: E402
+
 TARGET = "x86_64-unknown-linux-gnu.2.26"
 SLOW_SECONDS = 10.0  # a first run longer than this caps the runs at 3
 TOOLS = ("samrs", "sam", "floor")
@@ -471,6 +474,8 @@ def main():
     ap.add_argument("--shapes", default="crate,workspace")
     ap.add_argument("--no-mixed", action="store_true", help="skip the mixed-language template")
     ap.add_argument("--only-mixed", action="store_true", help="only the mixed-language template")
+    ap.add_argument("--no-fleet", action="store_true", help="skip the CI-fleet (remote cache) figures")
+    ap.add_argument("--only-fleet", action="store_true", help="only the CI-fleet (remote cache) figures")
     a = ap.parse_args()
 
     started = time.perf_counter()
@@ -528,6 +533,13 @@ def main():
         header.append("sam is not installed: sam columns are n/a")
     log("; ".join(header[3:]))
 
+    if a.only_fleet:
+        rows = fleet.fleet(h, run, generate, a.tools_bin)
+        print()
+        fleet.print_fleet(rows, 32)
+        print()
+        print(f"total bench time: {time.perf_counter() - started:.0f} s; load average at end {loadavg()}")
+        return
     cases = []
     for shape in ([] if a.only_mixed else shapes):
         for n in sizes:
@@ -538,6 +550,10 @@ def main():
     if h.sam and not a.no_mixed:
         mixed = Mixed(h)
         mixed.run_all(runs, not a.no_cold)
+    fleet_rows = None
+    if not (a.only_mixed or a.no_fleet):
+        log("CI fleet: a second checkout restoring 32 functions from a warm remote cache")
+        fleet_rows = fleet.fleet(h, run, generate, a.tools_bin)
     parse = None
     if not a.only_mixed:
         log("1,000-function template parse + plan")
@@ -552,6 +568,9 @@ def main():
         print()
     if mixed is not None:
         mixed.print()
+        print()
+    if fleet_rows is not None:
+        fleet.print_fleet(fleet_rows, 32)
         print()
     elif not a.no_mixed:
         print("mixed template: not measured (needs sam)")

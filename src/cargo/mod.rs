@@ -7,6 +7,7 @@ pub(crate) mod elf;
 pub(crate) mod messages;
 pub(crate) mod metadata;
 pub(crate) mod process;
+pub(crate) mod reproducible;
 pub(crate) mod runner;
 pub(crate) mod tools;
 pub(crate) mod unify;
@@ -128,8 +129,8 @@ pub(crate) fn build(
     Ok(BuildReport { runs, built })
 }
 
-/// The tools and the cargo runs [`build`] starts for `plan`, workspace runs shared where
-/// allowed.
+/// The tools (with `--reproducible`'s remaps) and the cargo runs [`build`] starts for `plan`,
+/// workspace runs shared where allowed.
 pub(crate) fn planned_runs(
     plan: &BuildPlan,
     settings: &Settings,
@@ -139,6 +140,11 @@ pub(crate) fn planned_runs(
     let mut tools = tools::find_tools(settings).map_err(CargoError::Prepare)?;
     crate::preflight::check(&mut tools, &runs, plan, settings, ui).map_err(CargoError::Prepare)?;
     let runs = runner::share_workspace_runs(&tools, runs, ui);
+    if settings.reproducible {
+        let places = reproducible::places(plan, &runs, settings);
+        ui.debug(&format!("Reproducible build: {places:?}"));
+        tools.remaps = reproducible::settle(&places, &settings.env);
+    }
     Ok((tools, runs))
 }
 

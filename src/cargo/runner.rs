@@ -172,11 +172,16 @@ fn run_cargo_build(
     } else {
         "never"
     };
+    let mut args = build.args();
+    // `--reproducible`'s remaps before the --bin list.
+    let at = args.iter().position(|a| a == "--bin").unwrap_or(args.len());
+    args.splice(at..at, tools.remaps.args.iter().cloned());
     let mut command = ProcessCommand::new(&tools.cargo);
     command
-        .args(build.args())
+        .args(&args)
         .arg(MESSAGE_FORMAT)
         .arg(format!("--color={colour}"))
+        .envs(tools.remaps.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&build.dir)
         .env("CARGO_TARGET_DIR", &build.target_directory)
         .env("CARGO_TERM_COLOR", colour);
@@ -187,9 +192,9 @@ fn run_cargo_build(
     if let Some(jobs) = jobs {
         command.env("CARGO_BUILD_JOBS", jobs.to_string());
     }
-    // The error names the command as SAM would run it (what a user re-runs); `--debug` shows
-    // everything samrs adds to read cargo's progress.
-    let shown = format!("cargo {}", build.args().join(" "));
+    // The error names the command as SAM would run it (what a user re-runs, with the remaps of
+    // `--reproducible`); `--debug` shows everything samrs adds to read cargo's progress.
+    let shown = format!("cargo {}", args.join(" "));
     let environment: Vec<String> = command
         .get_envs()
         .filter_map(|(key, value)| {

@@ -1,66 +1,88 @@
-//! `--cached` that hits for Rust: a key from everything that decides a binary — the sources of
-//! the local packages (not `target/`), manifests and Cargo.lock, the toolchain and cargo-lambda,
-//! the target, profile, BuildProperties and the build environment — so an unchanged project
-//! is rebuilt without starting cargo at all. Artifacts live in `<cache-dir>/<uuid>/`.
+//! `--cached` that hits for Rust: a key from everything that decides a binary — the files of
+//! the function's package and of its local path dependencies (not `target/`, not the other
+//! functions' packages), the workspace's manifest, Cargo.lock and cargo config, the toolchain
+//! and cargo-lambda versions, the target, profile, BuildProperties and the build environment —
+//! so an unchanged function is rebuilt without starting cargo at all. Paths enter the key
+//! relative to the project folder, so two checkouts of one commit share keys. Artifacts live in
+//! `<cache-dir>/<uuid>/`; with `--remote-cache` they are also shared under their key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::cargo::tools::toolchain_versions;
 use crate::output::layout::{copy_keeping_time, function_dir};
-use crate::output::staging::STAGING_MARK;
+use crate::output::remote::{Fetched, Problem, Remote};
 use crate::paths;
 use crate::plan::{Artifact, BuildDefinition, BuildPlan, CacheVerdict, Profile};
 use crate::settings::Settings;
-use crate::store::{Fingerprint, file_stamp, replace_dir};
+use crate::sources::{is_skipped, package_closure, read_manifest, workspace_root};
+use crate::store::{Fingerprint, replace_dir};
 use crate::ui::Ui;
 
 /// The sub-folder sam build's part of a mixed build caches into: sam deletes every cache folder
 /// its own build.toml does not name, so it must not share the folder with samrs's entries.
 pub const SAM_CACHE: &str = "sam";
 
-/// Folders never part of a source hash.
-const SKIPPED_DIRS: &[&str] = &[".aws-sam", ".git", ".hg", ".svn", "node_modules"];
+/// Files of a workspace root that every member's binary depends on.
+const WORKSPACE_FILES: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+];
 
-/// Computes cache keys, remembering the hash of each source folder for the run.
+/// Cargo configuration files looked up in every folder above a package, as cargo does.
+const CONFIG_FILES: &[&str] = &[
+    ".cargo/config.toml",
+    ".cargo/config",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+];
+
+/// The files of one workspace (or lone package) folder, each with the package that owns it.
+struct Tree {
+    /// (file, the innermost package folder holding it, if any).
+    files: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+/// Computes cache keys, remembering trees and file hashes for the run.
 pub struct KeyMaker {
-    environment: String,
-    folder_hashes: BTreeMap<PathBuf, String>,
+    shared: String,
+    project_root: PathBuf,
     excluded: Vec<PathBuf>,
+    cargo_home: Option<PathBuf>,
+    trees: BTreeMap<PathBuf, Tree>,
+    file_hashes: HashMap<PathBuf, String>,
 }
 
 impl KeyMaker {
-    /// Keys for this run's settings: its build environment (RUSTFLAGS, CARGO_*, RUSTUP_*), the
-    /// installed toolchains; the build, cache and target folders are never hashed.
-    pub fn new(settings: &Settings) -> KeyMaker {
-        let mut text = String::new();
-        for (k, v) in settings.env.build_vars() {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-        text.push_str(&toolchain_identity(settings));
-        let mut excluded = vec![settings.build_dir.clone(), settings.cache_dir.clone()];
-        if let Some(target) = settings
-            .env
-            .get("CARGO_TARGET_DIR")
-            .filter(|t| !t.is_empty())
-        {
-            excluded.push(paths::absolute(Path::new(target), &settings.cwd));
-        }
+    /// `shared` holds what every key depends on (environment, toolchain, options);
+    /// `project_root` anchors the relative paths; `excluded` paths are never hashed.
+    pub fn new(
+        shared: String,
+        project_root: PathBuf,
+        excluded: Vec<PathBuf>,
+        cargo_home: Option<PathBuf>,
+    ) -> KeyMaker {
         KeyMaker {
-            environment: text,
-            folder_hashes: BTreeMap::new(),
+            shared,
+            project_root,
             excluded,
+            cargo_home,
+            trees: BTreeMap::new(),
+            file_hashes: HashMap::new(),
         }
     }
 
     /// The key of one build definition.
     pub fn key(&mut self, definition: &BuildDefinition, profile: Profile) -> Result<String> {
         let mut hasher = Fingerprint::new();
-        hasher.update(b"samrs-cache-v1\n");
-        hasher.update(self.environment.as_bytes());
+        hasher.update(b"samrs-cache-v2\n");
+        hasher.update(self.shared.as_bytes());
         hasher.update(
             format!(
                 "{}|{}|{:?}|{:?}|{}\n",
@@ -72,169 +94,163 @@ impl KeyMaker {
             )
             .as_bytes(),
         );
-        for folder in source_folders(&definition.code_dir) {
-            let hash = match self.folder_hashes.get(&folder) {
-                Some(hash) => hash.clone(),
-                None => {
-                    let hash = hash_folder(&folder, &self.excluded)?;
-                    self.folder_hashes.insert(folder.clone(), hash.clone());
-                    hash
-                }
-            };
-            hasher.update(format!("{}={hash}\n", folder.display()).as_bytes());
+        for (name, hash) in self.inputs(&definition.code_dir)? {
+            hasher.update(format!("{name}={hash}\n").as_bytes());
         }
         Ok(hasher.finish())
     }
-}
 
-/// The folders whose files decide a package's binary: its workspace root (or the package) and
-/// the local path dependencies named in the manifests, followed transitively.
-pub fn source_folders(code_dir: &Path) -> BTreeSet<PathBuf> {
-    let mut folders = BTreeSet::new();
-    let mut pending = vec![workspace_root(code_dir)];
-    while let Some(folder) = pending.pop() {
-        if folders
-            .iter()
-            .any(|f: &PathBuf| paths::is_within(&folder, f))
-        {
-            continue;
-        }
-        folders.retain(|f| !paths::is_within(f, &folder));
-        folders.insert(folder.clone());
-        for manifest in walk_manifests(&folder) {
-            for dependency in path_dependencies(&manifest) {
-                pending.push(workspace_root(&dependency));
+    /// Every file the binary of the package at `code_dir` depends on, named relative to the
+    /// project folder (or by its role when outside it), with its content hash; sorted.
+    fn inputs(&mut self, code_dir: &Path) -> Result<BTreeMap<String, String>> {
+        let closure = package_closure(code_dir);
+        let mut chosen: Vec<PathBuf> = Vec::new();
+        for root in &closure.roots {
+            if !self.trees.contains_key(root) {
+                let tree = walk_tree(root, &self.excluded);
+                self.trees.insert(root.clone(), tree);
             }
-        }
-    }
-    folders
-}
-
-/// The highest folder above `dir` whose Cargo.toml has a `[workspace]`, else `dir`.
-fn workspace_root(dir: &Path) -> PathBuf {
-    let mut root = dir.to_path_buf();
-    let mut current = dir.parent();
-    while let Some(folder) = current {
-        let manifest = folder.join("Cargo.toml");
-        match fs::read_to_string(&manifest) {
-            Ok(text) if text.contains("[workspace") => root = folder.to_path_buf(),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-        current = folder.parent();
-    }
-    root
-}
-
-fn walk_manifests(folder: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(folder)
-        .into_iter()
-        .filter_entry(|e| !is_skipped(e, folder))
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name() == "Cargo.toml")
-        .map(walkdir::DirEntry::into_path)
-        .collect()
-}
-
-/// `path = "…"` dependencies of a manifest, as absolute folders.
-pub fn path_dependencies(manifest: &Path) -> Vec<PathBuf> {
-    let Ok(text) = fs::read_to_string(manifest) else {
-        return Vec::new();
-    };
-    let Ok(table) = text.parse::<toml::Table>() else {
-        return Vec::new();
-    };
-    let base = manifest.parent().unwrap_or(Path::new("/"));
-    let mut found = Vec::new();
-    let mut visit = |deps: Option<&toml::Value>| {
-        if let Some(toml::Value::Table(deps)) = deps {
-            for dep in deps.values() {
-                if let Some(path) = dep.get("path").and_then(toml::Value::as_str) {
-                    found.push(paths::normalize(&base.join(path)));
+            let Some(tree) = self.trees.get(root) else {
+                continue;
+            };
+            let whole = closure.whole.contains(root);
+            for (file, owner) in &tree.files {
+                let workspace_wide = file.parent() == Some(root.as_path())
+                    && file
+                        .file_name()
+                        .is_some_and(|n| WORKSPACE_FILES.iter().any(|w| n == *w))
+                    || file.starts_with(root.join(".cargo"));
+                let owned = match owner {
+                    Some(package) => closure.packages.contains(package),
+                    None => true,
+                };
+                if whole || workspace_wide || owned {
+                    chosen.push(file.clone());
                 }
             }
         }
-    };
-    for section in ["dependencies", "build-dependencies"] {
-        visit(table.get(section));
-    }
-    if let Some(toml::Value::Table(workspace)) = table.get("workspace") {
-        visit(workspace.get("dependencies"));
-    }
-    if let Some(toml::Value::Table(targets)) = table.get("target") {
-        for target in targets.values() {
-            visit(target.get("dependencies"));
-            visit(target.get("build-dependencies"));
+        let mut inputs = BTreeMap::new();
+        for file in chosen {
+            let hash = self.file_hash(&file)?;
+            inputs.insert(self.name(&file), hash);
         }
+        // Cargo reads its configuration from every folder above the package and CARGO_HOME.
+        // Those outside the project differ in place from machine to machine: they count by
+        // content only.
+        let mut outside = Vec::new();
+        let mut seen = BTreeSet::new();
+        let above: Vec<PathBuf> = closure
+            .roots
+            .iter()
+            .flat_map(|root| root.ancestors().skip(1).map(Path::to_path_buf))
+            .collect();
+        let cargo_home = self.cargo_home.clone();
+        let home_files = cargo_home
+            .iter()
+            .flat_map(|home| ["config.toml", "config"].map(|name| home.join(name)));
+        let files: Vec<PathBuf> = above
+            .iter()
+            .flat_map(|folder| CONFIG_FILES.iter().map(move |name| folder.join(name)))
+            .chain(home_files)
+            .collect();
+        for file in files {
+            if !seen.insert(file.clone()) || !file.is_file() {
+                continue;
+            }
+            let hash = self.file_hash(&file)?;
+            if paths::is_within(&file, &self.project_root) {
+                inputs.insert(self.name(&file), hash);
+            } else {
+                outside.push(hash);
+            }
+        }
+        outside.sort();
+        outside.dedup();
+        inputs.insert(
+            "<configuration outside the project>".into(),
+            outside.join(","),
+        );
+        Ok(inputs)
     }
-    found
+
+    /// A file's name in the key: relative to the project folder (`../shared/…` for a path
+    /// dependency beside it), the same in every checkout.
+    fn name(&self, file: &Path) -> String {
+        paths::to_template_string(&paths::relative(file, &self.project_root))
+    }
+
+    fn file_hash(&mut self, file: &Path) -> Result<String> {
+        if let Some(hash) = self.file_hashes.get(file) {
+            return Ok(hash.clone());
+        }
+        let mut buffer = Vec::new();
+        fs::File::open(file)
+            .and_then(|mut f| f.read_to_end(&mut buffer))
+            .with_context(|| format!("Unable to read {} for the build cache", file.display()))?;
+        let mut print = Fingerprint::new();
+        print.update(&buffer);
+        let hash = print.finish();
+        self.file_hashes.insert(file.to_path_buf(), hash.clone());
+        Ok(hash)
+    }
 }
 
-fn is_skipped(entry: &walkdir::DirEntry, root: &Path) -> bool {
-    let name = entry.file_name().to_string_lossy();
-    entry.file_type().is_dir()
-        && (SKIPPED_DIRS.contains(&name.as_ref())
-            || name.contains(STAGING_MARK)
-            || (name == "target" && entry.path().parent() == Some(root)))
-}
-
-/// SHA-256 over every file's relative path and content, in sorted order.
-fn hash_folder(folder: &Path, excluded: &[PathBuf]) -> Result<String> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(folder)
-        .sort_by_file_name()
+/// Every file under `root` (not `target/`, VCS folders, build or cache folders) with the
+/// innermost package folder that holds it.
+fn walk_tree(root: &Path, excluded: &[PathBuf]) -> Tree {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
         .into_iter()
-        .filter_entry(|e| !is_skipped(e, folder) && !excluded.iter().any(|x| e.path() == x))
+        .filter_entry(|e| !is_skipped(e, root) && !excluded.iter().any(|x| e.path() == x))
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
         .map(walkdir::DirEntry::into_path)
         .collect();
     files.sort();
-    let mut hasher = Fingerprint::new();
-    let mut buffer = Vec::new();
-    for file in files {
-        let relative = file.strip_prefix(folder).unwrap_or(&file);
-        hasher.update(relative.to_string_lossy().as_bytes());
-        hasher.update([0]);
-        buffer.clear();
-        fs::File::open(&file)
-            .and_then(|mut f| f.read_to_end(&mut buffer))
-            .with_context(|| format!("Unable to read {} for the build cache", file.display()))?;
-        hasher.update((buffer.len() as u64).to_le_bytes());
-        hasher.update(&buffer);
-    }
-    Ok(hasher.finish())
+    let packages: BTreeSet<PathBuf> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n == "Cargo.toml"))
+        .filter(|f| read_manifest(f).is_some_and(|m| m.contains_key("package")))
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .collect();
+    let files = files
+        .into_iter()
+        .map(|file| {
+            let owner = file
+                .ancestors()
+                .skip(1)
+                .take_while(|folder| folder.starts_with(root))
+                .find(|folder| packages.contains(*folder))
+                .map(Path::to_path_buf);
+            (file, owner)
+        })
+        .collect();
+    Tree { files }
 }
 
-/// Identity of the installed toolchains and cargo-lambda, without running them: the rustup
-/// settings and the size and time of each toolchain's rustc, and cargo-lambda's executable.
-fn toolchain_identity(settings: &Settings) -> String {
-    let mut text = String::new();
-    let rustup = settings.env.rustup_home();
-    if let Ok(rustup_settings) = fs::read_to_string(rustup.join("settings.toml")) {
-        text.push_str(&rustup_settings);
-    }
-    if let Ok(entries) = fs::read_dir(rustup.join("toolchains")) {
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        names.sort();
-        for toolchain in names {
-            text.push_str(&file_identity(&toolchain.join("bin/rustc")));
+/// Opens the remote cache of `--remote-cache` (with `--cached`); a store that cannot be opened
+/// is a warning and the build goes on without it.
+pub fn open_remote(settings: &Settings, ui: &Ui) -> Option<Remote> {
+    let location = settings.remote_cache.as_ref().filter(|_| settings.cached)?;
+    match Remote::open(location, &settings.env) {
+        Ok(remote) => Some(remote),
+        Err(e) => {
+            ui.warn(&format!(
+                "Warning: not using the remote cache {location}: {e:#}; building without it"
+            ));
+            None
         }
     }
-    for tool in ["cargo-lambda", "cargo", "rustc"] {
-        if let Some(path) = settings.find_program(tool) {
-            text.push_str(&file_identity(&path));
-        }
-    }
-    text
-}
-
-fn file_identity(path: &Path) -> String {
-    file_stamp(path).unwrap_or_else(|| format!("{}:missing\n", path.display()))
 }
 
 /// Decides each definition's verdict under `--cached`: a hit when its key is the one build.toml
-/// recorded and the cache holds its artifacts; otherwise a miss carrying the key to store.
-pub fn judge(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) -> Result<()> {
+/// recorded and the cache holds its artifacts, or when the remote cache has them (downloaded
+/// and checked into the local cache); otherwise a miss carrying the key to store.
+pub fn judge(
+    plan: &mut BuildPlan,
+    settings: &Settings,
+    remote: Option<&Remote>,
+    ui: &Ui,
+) -> Result<()> {
     fs::create_dir_all(&settings.cache_dir).with_context(|| {
         format!(
             "Unable to create cache dir {}",
@@ -243,25 +259,134 @@ pub fn judge(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) -> Result<()> {
     })?;
     // SAM also creates an empty dependencies folder beside the build (unused for Rust).
     let _ = fs::create_dir_all(settings.cwd.join(".aws-sam/deps"));
-    let mut keys = KeyMaker::new(settings);
+    let mut keys = key_maker(plan, settings);
     let names: Vec<String> = (0..plan.definitions.len())
         .map(|i| plan.names(Artifact::Function(i)).join(", "))
         .collect();
-    for (definition, names) in plan.definitions.iter_mut().zip(names) {
+    let mut remote_lookups: Vec<(usize, String)> = Vec::new();
+    for (index, definition) in plan.definitions.iter_mut().enumerate() {
         let key = keys.key(definition, settings.profile)?;
         if definition.source_hash == key && holds(&settings.cache_dir, &definition.uuid) {
             ui.log(&format!(
-                "Valid cache found, copying previously built resources for following functions ({names})"
+                "Valid cache found, copying previously built resources for following functions ({})",
+                names[index]
             ));
             definition.cache = CacheVerdict::Hit;
+        } else if remote.is_some() {
+            remote_lookups.push((index, key));
         } else {
-            ui.log(&format!(
-                "Cache is invalid, running build and copying resources for following functions ({names})"
-            ));
+            log_miss(ui, &names[index]);
             definition.cache = CacheVerdict::Miss(key);
         }
     }
+    if let Some(remote) = remote.filter(|_| !remote_lookups.is_empty()) {
+        look_up_remote(plan, remote_lookups, &names, settings, remote, ui);
+    }
     Ok(())
+}
+
+fn log_miss(ui: &Ui, names: &str) {
+    ui.log(&format!(
+        "Cache is invalid, running build and copying resources for following functions ({names})"
+    ));
+}
+
+/// The key maker for this build: the environment, toolchain and options every key shares, the
+/// project folder the paths are relative to, and what is never hashed.
+fn key_maker(plan: &BuildPlan, settings: &Settings) -> KeyMaker {
+    let env = &settings.env;
+    let mut excluded = vec![
+        settings.build_dir.clone(),
+        settings.cache_dir.clone(),
+        settings.template_file.clone(),
+    ];
+    excluded.extend(settings.config_file.clone());
+    for name in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
+        if let Some(target) = env.non_empty(name) {
+            excluded.push(paths::absolute(Path::new(target), &settings.cwd));
+        }
+    }
+    let workspaces: BTreeSet<PathBuf> = plan
+        .definitions
+        .iter()
+        .map(|d| workspace_root(&d.code_dir))
+        .collect();
+    let workspaces: Vec<PathBuf> = workspaces.into_iter().collect();
+    let mut shared = String::new();
+    for (k, v) in env.build_vars() {
+        shared.push_str(&format!("{k}={v}\n"));
+    }
+    shared.push_str(&toolchain_versions(env, &workspaces));
+    shared.push_str(&format!("reproducible={}\n", settings.reproducible));
+    let project_root = settings
+        .template_file
+        .parent()
+        .map_or_else(|| settings.cwd.clone(), Path::to_path_buf);
+    KeyMaker::new(shared, project_root, excluded, env.cargo_home())
+}
+
+/// Asks the remote cache for the definitions the local cache did not have: each found entry
+/// arrives, checked, in the local cache and makes a hit; trouble is a warning and a miss.
+fn look_up_remote(
+    plan: &mut BuildPlan,
+    lookups: Vec<(usize, String)>,
+    names: &[String],
+    settings: &Settings,
+    remote: &Remote,
+    ui: &Ui,
+) {
+    let wanted: Vec<(String, PathBuf)> = lookups
+        .iter()
+        .map(|(i, key)| {
+            (
+                key.clone(),
+                settings.cache_dir.join(&plan.definitions[*i].uuid),
+            )
+        })
+        .collect();
+    let results = remote.fetch_all(&wanted);
+    let mut downloaded = (0, 0u64);
+    let mut warned_unreachable = false;
+    for ((index, key), result) in lookups.into_iter().zip(results) {
+        let definition = &mut plan.definitions[index];
+        let names = &names[index];
+        match result {
+            Fetched::Restored(size) => {
+                ui.log(&format!(
+                    "Valid cache found in {}, copying previously built resources for following functions ({names})",
+                    remote.location
+                ));
+                downloaded = (downloaded.0 + 1, downloaded.1 + size);
+                definition.source_hash = key;
+                definition.cache = CacheVerdict::Hit;
+                continue;
+            }
+            Fetched::Missing => {}
+            Fetched::Failed(Problem::Unreachable(why)) => {
+                if !warned_unreachable {
+                    warned_unreachable = true;
+                    ui.warn(&format!(
+                        "Warning: the remote cache {} could not be read ({why}); building without it",
+                        remote.location
+                    ));
+                }
+            }
+            Fetched::Failed(Problem::Corrupt(why)) => ui.warn(&format!(
+                "Warning: ignoring the remote cache entry for {names} in {}: {why}; building it",
+                remote.location
+            )),
+        }
+        log_miss(ui, names);
+        definition.cache = CacheVerdict::Miss(key);
+    }
+    if downloaded.0 > 0 {
+        ui.log(&format!(
+            "Downloaded {} function(s) from {} ({})",
+            downloaded.0,
+            remote.location,
+            size_text(downloaded.1)
+        ));
+    }
 }
 
 /// Copies the cached artifacts of every hit into each of its functions' folders under `root`.
@@ -280,17 +405,48 @@ pub fn restore_hits(plan: &BuildPlan, cache_dir: &Path, root: &Path) -> Result<(
     Ok(())
 }
 
-/// After a successful build: copies what was built into the cache, records the keys for
-/// build.toml, and (on full builds) drops cache folders no definition uses any more.
-pub fn store_misses(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) {
+/// After a successful build: copies what was built into the cache (and the remote cache),
+/// records the keys for build.toml, and (on full builds) drops cache folders no definition
+/// uses any more.
+pub fn store_misses(plan: &mut BuildPlan, settings: &Settings, remote: Option<&Remote>, ui: &Ui) {
+    let mut uploads: Vec<(String, PathBuf)> = Vec::new();
     for definition in &mut plan.definitions {
         if let CacheVerdict::Miss(key) = &definition.cache {
             let artifacts =
                 function_dir(&settings.build_dir, plan.project, definition.functions[0]);
             match store(&settings.cache_dir, &definition.uuid, &artifacts) {
-                Ok(()) => definition.source_hash = key.clone(),
+                Ok(()) => {
+                    definition.source_hash = key.clone();
+                    uploads.push((key.clone(), settings.cache_dir.join(&definition.uuid)));
+                }
                 Err(e) => ui.warn(&format!("Not cached: {e:#}")),
             }
+        }
+    }
+    if let Some(remote) = remote.filter(|_| !uploads.is_empty()) {
+        let mut sent = (0, 0u64);
+        let mut warned_unreachable = false;
+        for result in remote.upload_all(&uploads) {
+            match result {
+                Ok(size) => sent = (sent.0 + 1, sent.1 + size),
+                Err(Problem::Unreachable(_)) if warned_unreachable => {}
+                Err(Problem::Unreachable(why)) if why == "skipped" => {}
+                Err(problem) => {
+                    warned_unreachable |= matches!(problem, Problem::Unreachable(_));
+                    ui.warn(&format!(
+                        "Warning: not stored in the remote cache {}: {problem}",
+                        remote.location
+                    ));
+                }
+            }
+        }
+        if sent.0 > 0 {
+            ui.log(&format!(
+                "Uploaded {} function(s) to {} ({})",
+                sent.0,
+                remote.location,
+                size_text(sent.1)
+            ));
         }
     }
     if !plan.single_resource {
@@ -301,6 +457,16 @@ pub fn store_misses(plan: &mut BuildPlan, settings: &Settings, ui: &Ui) {
             .chain([SAM_CACHE])
             .collect();
         prune(&settings.cache_dir, &in_use);
+    }
+}
+
+// Sizes are shown to one decimal; f64's 52-bit mantissa is plenty for that.
+#[allow(clippy::cast_precision_loss)]
+fn size_text(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
 }
 
@@ -364,41 +530,90 @@ mod tests {
         fs::write(path, text).expect("write");
     }
 
-    #[test]
-    fn source_folders_cover_the_workspace_and_path_dependencies() {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let root = tmp.path();
+    /// A workspace with members `a` and `b` (both functions) and `shared` (a library of `a`,
+    /// through `workspace = true`), and a path dependency `util` beside the workspace.
+    fn workspace(root: &Path) {
         write(
-            &root.join("ws/Cargo.toml"),
-            "[workspace]\nmembers = [\"a\"]\n",
+            &root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"a\", \"b\", \"shared\"]\n[workspace.dependencies]\nshared = { path = \"shared\" }\n",
         );
+        write(&root.join("Cargo.lock"), "# lock\n");
         write(
-            &root.join("ws/a/Cargo.toml"),
-            "[package]\nname = \"a\"\n[dependencies]\nshared = { path = \"../../shared\" }\n",
+            &root.join("a/Cargo.toml"),
+            "[package]\nname = \"a\"\n[dependencies]\nshared = { workspace = true }\nutil = { path = \"../../util\" }\n",
         );
+        write(&root.join("a/src/main.rs"), "fn main() {}\n");
+        write(&root.join("b/Cargo.toml"), "[package]\nname = \"b\"\n");
+        write(&root.join("b/src/main.rs"), "fn main() {}\n");
         write(
             &root.join("shared/Cargo.toml"),
             "[package]\nname = \"shared\"\n",
         );
-        let folders = source_folders(&root.join("ws/a"));
+        write(&root.join("shared/src/lib.rs"), "\n");
+        write(&root.join("template.yaml"), "Resources: {}\n");
+        write(
+            &root.join("../util/Cargo.toml"),
+            "[package]\nname = \"util\"\n",
+        );
+        write(&root.join("../util/src/lib.rs"), "\n");
+    }
+
+    fn keys(root: &Path) -> KeyMaker {
+        KeyMaker::new(
+            "shared\n".into(),
+            root.to_path_buf(),
+            vec![root.join("template.yaml"), root.join(".aws-sam/build")],
+            None,
+        )
+    }
+
+    #[test]
+    fn a_function_depends_on_its_package_its_path_dependencies_and_the_workspace_files() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path().join("checkout/ws");
+        workspace(&root);
+        let inputs = keys(&root).inputs(&root.join("a")).expect("inputs");
+        let names: Vec<&str> = inputs.keys().map(String::as_str).collect();
         assert_eq!(
-            folders.into_iter().collect::<Vec<_>>(),
-            [root.join("shared"), root.join("ws")]
+            names,
+            [
+                "../util/Cargo.toml",
+                "../util/src/lib.rs",
+                "<configuration outside the project>",
+                "Cargo.lock",
+                "Cargo.toml",
+                "a/Cargo.toml",
+                "a/src/main.rs",
+                "shared/Cargo.toml",
+                "shared/src/lib.rs",
+            ],
+            "not b, not the template"
         );
     }
 
     #[test]
-    fn folder_hash_ignores_target_and_aws_sam_but_sees_sources() {
+    fn keys_do_not_depend_on_where_the_checkout_is() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let root = tmp.path();
-        write(&root.join("Cargo.toml"), "[package]\nname = \"p\"\n");
-        write(&root.join("src/main.rs"), "fn main() {}\n");
-        let first = hash_folder(root, &[]).expect("hash");
-        write(&root.join("target/release/p"), "binary");
-        write(&root.join(".aws-sam/build/F/bootstrap"), "binary");
-        assert_eq!(hash_folder(root, &[]).expect("hash"), first);
-        write(&root.join("src/main.rs"), "fn main() { println!(); }\n");
-        assert_ne!(hash_folder(root, &[]).expect("hash"), first);
+        let first = tmp.path().join("one/ws");
+        let second = tmp.path().join("deeper/two/ws");
+        workspace(&first);
+        workspace(&second);
+        let a = keys(&first).inputs(&first.join("a")).expect("inputs");
+        assert_eq!(keys(&second).inputs(&second.join("a")).expect("inputs"), a);
+        write(&second.join("target/release/a"), "binary");
+        write(&second.join(".aws-sam/build/A/bootstrap"), "binary");
+        write(&second.join("template.yaml"), "Resources: {A: {}}\n");
+        write(&second.join("b/src/main.rs"), "fn main() { println!(); }\n");
+        assert_eq!(
+            keys(&second).inputs(&second.join("a")).expect("inputs"),
+            a,
+            "target/, .aws-sam, the template and another function do not count"
+        );
+        write(&second.join("shared/src/lib.rs"), "pub fn f() {}\n");
+        assert_ne!(keys(&second).inputs(&second.join("a")).expect("inputs"), a);
+        let b = keys(&first).inputs(&first.join("b")).expect("inputs");
+        write(&first.join("Cargo.lock"), "# another lock\n");
+        assert_ne!(keys(&first).inputs(&first.join("b")).expect("inputs"), b);
     }
 
     #[test]

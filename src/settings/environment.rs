@@ -35,6 +35,17 @@ impl Environment {
         self.vars.get(name).map(String::as_str)
     }
 
+    /// The value of a variable that is set and not empty.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// `CARGO_HOME`, else `~/.cargo`.
+    pub fn cargo_home(&self) -> Option<PathBuf> {
+        self.path("CARGO_HOME")
+            .or_else(|| self.home().map(|h| h.join(".cargo")))
+    }
+
     /// A variable that is set and not empty, as a path.
     fn path(&self, name: &str) -> Option<PathBuf> {
         self.get(name).filter(|v| !v.is_empty()).map(PathBuf::from)
@@ -63,24 +74,41 @@ impl Environment {
         self.get("NO_COLOR").is_some_and(|v| !v.is_empty())
     }
 
-    /// The variables that change what cargo builds, sorted (part of the `--cached` key).
+    /// The variables that change what cargo builds, sorted (part of the `--cached` key). Paths
+    /// that differ from machine to machine without changing the output (CARGO_HOME, target
+    /// folders, the rustc and wrapper executables such as sccache) are left out.
     pub fn build_vars(&self) -> Vec<(String, String)> {
+        const NOT_OUTPUT: &[&str] = &[
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "CARGO_BUILD_RUSTC_WRAPPER",
+            "CARGO_BUILD_RUSTC",
+            "CARGO_MAKEFLAGS",
+        ];
+        const NOT_OUTPUT_PREFIXES: &[&str] = &[
+            "CARGO_TERM_",
+            "CARGO_HTTP_",
+            "CARGO_NET_",
+            "CARGO_REGISTRIES_",
+            "CARGO_REGISTRY_",
+            "CARGO_LOG",
+            "CARGO_CACHE_",
+        ];
         let mut vars: Vec<(String, String)> = self
             .vars
             .iter()
             .filter(|(k, _)| {
                 (k.starts_with("CARGO_")
-                    && *k != "CARGO_TARGET_DIR"
-                    && !k.starts_with("CARGO_TERM"))
+                    && !NOT_OUTPUT.contains(&k.as_str())
+                    && !NOT_OUTPUT_PREFIXES.iter().any(|p| k.starts_with(p)))
                     || k.starts_with("RUSTUP_TOOLCHAIN")
+                    || k.starts_with("CFLAGS")
+                    || k.starts_with("CXXFLAGS")
                     || matches!(
                         k.as_str(),
-                        "RUSTFLAGS"
-                            | "RUSTC"
-                            | "RUSTC_WRAPPER"
-                            | "CC"
-                            | "CFLAGS"
-                            | "SAM_BUILD_MODE"
+                        "RUSTFLAGS" | "CC" | "CXX" | "SAM_BUILD_MODE" | "SOURCE_DATE_EPOCH"
                     )
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -113,6 +141,9 @@ mod tests {
             ("CARGO_PROFILE_RELEASE_LTO", "true"),
             ("CARGO_TARGET_DIR", "/t"),
             ("CARGO_TERM_COLOR", "always"),
+            ("CARGO_HOME", "/h/.cargo"),
+            ("RUSTC_WRAPPER", "/usr/bin/sccache"),
+            ("CARGO_BUILD_RUSTC_WRAPPER", "sccache"),
             ("HOME", "/h"),
         ]);
         assert_eq!(

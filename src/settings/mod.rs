@@ -15,6 +15,7 @@ pub(crate) use environment::Environment;
 
 use crate::cli::BuildArgs;
 use crate::error::UsageError;
+use crate::output::remote::RemoteLocation;
 use crate::paths;
 use crate::plan::Profile;
 use crate::template::ProjectOptions;
@@ -84,6 +85,11 @@ pub struct Settings {
     pub passthrough: SamPassThrough,
     /// The environment as samrs started in it; later stages read variables only from here.
     pub env: Environment,
+    /// `--reproducible`: remap paths and fix timestamps so bootstraps do not depend on where
+    /// or by whom they were built.
+    pub reproducible: bool,
+    /// `--remote-cache`: where `--cached` shares artifacts beyond this folder.
+    pub remote_cache: Option<RemoteLocation>,
 }
 
 impl Settings {
@@ -278,6 +284,38 @@ pub(crate) fn resolve_settings_from(
         })
     };
     let cached = flag_pair(args.cached, args.no_cached, "cached")?.unwrap_or(false);
+    let reproducible =
+        flag_pair(args.reproducible, args.no_reproducible, "reproducible")?.unwrap_or(false);
+    let remote_text = if args.no_remote_cache {
+        None
+    } else {
+        match &args.remote_cache {
+            Some(url) => Some(url.clone()),
+            None => config.string("remote_cache")?,
+        }
+    };
+    let remote_cache = match remote_text.as_deref().map(str::trim) {
+        None => None,
+        Some(text) => Some(RemoteLocation::parse(text, cwd).map_err(|e| {
+            let origin = if args.remote_cache.is_some() {
+                "'--remote-cache'".to_string()
+            } else {
+                format!(
+                    "'remote_cache' in {}",
+                    config
+                        .file
+                        .as_deref()
+                        .map_or("samconfig".to_string(), |f| f.display().to_string())
+                )
+            };
+            usage(format!("Invalid value for {origin}: {e}"))
+        })?),
+    };
+    if remote_cache.is_some() && !cached && args.remote_cache.is_some() {
+        notices.push(
+            "--remote-cache is used together with --cached: without --cached (or cached = true in samconfig.toml) nothing is read from or written to it".to_string(),
+        );
+    }
     let parallel = flag_pair(args.parallel, false, "parallel")?.unwrap_or(false);
     let watch = flag_pair(args.watch, args.no_watch, "watch")?.unwrap_or(false);
     let debug = flag_pair(args.debug, false, "debug")?.unwrap_or(false);
@@ -397,6 +435,8 @@ pub(crate) fn resolve_settings_from(
         rust_log_debug: debug && env.get("RUST_LOG").is_none_or(str::is_empty),
         passthrough,
         env: env.clone(),
+        reproducible,
+        remote_cache,
     };
     Ok((settings, config))
 }
@@ -472,6 +512,7 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
         ),
         ("debug", args.debug, false),
         ("beta_features", args.beta_features, args.no_beta_features),
+        ("reproducible", args.reproducible, args.no_reproducible),
     ];
     for (key, on, off) in flags {
         if on || off {
@@ -499,6 +540,9 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
     }
     if let Some(p) = &args.profile {
         put("profile", text_item(p));
+    }
+    if let Some(url) = &args.remote_cache {
+        put("remote_cache", text_item(url));
     }
 
     let region = settings

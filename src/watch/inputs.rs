@@ -7,13 +7,13 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::output::cache::path_dependencies;
 use crate::output::staging::STAGING_MARK;
 use serde_yaml::Value;
 
 use crate::plan::{BuildPlan, CargoBuild};
 use crate::sam::plan::Handoff;
 use crate::settings::Settings;
+use crate::sources::listed_path_dependencies;
 use crate::template::Project;
 
 /// Folders whose files count (recursively, less what [`is_ignored`] skips) and single files.
@@ -158,14 +158,14 @@ pub(crate) fn run_inputs(plan: &BuildPlan, run: &CargoBuild, settings: &Settings
         .iter()
         .map(|(artifact, _)| plan.code_dir(*artifact).to_path_buf())
         .collect();
-    pending.extend(path_dependencies(&root_manifest));
+    pending.extend(listed_path_dependencies(&root_manifest));
     let mut seen = BTreeSet::new();
     while let Some(dir) = pending.pop() {
         let dir = real(&dir);
         if !seen.insert(dir.clone()) {
             continue;
         }
-        pending.extend(path_dependencies(&dir.join("Cargo.toml")));
+        pending.extend(listed_path_dependencies(&dir.join("Cargo.toml")));
         inputs.roots.insert(dir);
     }
     let nested: Vec<PathBuf> = inputs.roots.iter().cloned().collect();

@@ -279,3 +279,127 @@ pub(crate) fn fake_calls(log: &Path) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// A real S3-protocol server (moto, installed by `scripts/ensure-tools`) on a free port of
+/// 127.0.0.1, stopped when dropped.
+pub(crate) struct S3Server {
+    child: Option<std::process::Child>,
+    pub port: u16,
+}
+
+impl S3Server {
+    pub(crate) fn start() -> S3Server {
+        require_tool("moto_server");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let program = which::which_in("moto_server", Some(tools_path()), ".").expect("moto_server");
+        let child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let server = S3Server {
+            child: Some(child),
+            port,
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "moto_server did not listen on 127.0.0.1:{port} within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        server
+    }
+
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One plain HTTP request (moto accepts unsigned ones); returns the status code.
+    pub(crate) fn request(&self, method: &str, path: &str, body: &[u8]) -> u16 {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).expect("send");
+        stream.write_all(body).expect("send");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn create_bucket(&self, bucket: &str) {
+        assert_eq!(self.request("PUT", &format!("/{bucket}"), b""), 200);
+    }
+
+    /// Overwrites an object with a signed request from boto3 (in moto's own virtualenv).
+    pub(crate) fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        let server = which::which_in("moto_server", Some(tools_path()), ".").expect("moto_server");
+        let python = std::fs::canonicalize(server)
+            .expect("moto_server resolves")
+            .with_file_name("python");
+        let script = "import sys, boto3\nboto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing').put_object(Bucket=sys.argv[2], Key=sys.argv[3], Body=sys.stdin.buffer.read())\n";
+        let mut child = Command::new(python)
+            .args(["-c", script, &self.endpoint(), bucket, key])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), body)
+            .expect("write body");
+        assert!(child.wait().expect("wait").success(), "put_object failed");
+    }
+
+    /// The environment a samrs run needs to reach this server.
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A folder with `cargo` and `cargo-lambda` shims that append each start (program and
+/// arguments) to `$SHIM_LOG` and then run the real tool found on `$SHIM_PATH`.
+pub(crate) fn logging_shims() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for tool in ["cargo", "cargo-lambda"] {
+        let script = format!(
+            "#!/usr/bin/env bash\necho \"{tool} $*\" >> \"$SHIM_LOG\"\nPATH=\"$SHIM_PATH\" exec {tool} \"$@\"\n"
+        );
+        let path = dir.path().join(tool);
+        std::fs::write(&path, script).expect("write shim");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    dir
+}
