@@ -666,6 +666,8 @@ pub struct PreviousLayer {
     pub code_uri: String,
     /// The layer's architecture as recorded.
     pub architecture: String,
+    /// The `--cached` key recorded for it.
+    pub source_hash: String,
 }
 
 /// A build definition of an older build.toml, matched to keep its UUID (and hashes).
@@ -889,6 +891,10 @@ pub struct LayerDefinition {
     pub compatible_runtimes: Vec<String>,
     /// Metadata without SAM's bookkeeping keys.
     pub metadata: Mapping,
+    /// The `--cached` key recorded in build.toml.
+    pub source_hash: String,
+    /// What `--cached` decided for this layer.
+    pub cache: CacheVerdict,
 }
 
 /// Picks the Rust layers to build: every one not excluded, the one named on the command line,
@@ -979,6 +985,8 @@ pub fn select_layers(
                 options,
                 compatible_runtimes,
                 metadata: definition_metadata(&layer.metadata),
+                source_hash: String::new(),
+                cache: CacheVerdict::Off,
             });
         }
     }
@@ -1102,15 +1110,21 @@ pub fn plan_cargo_builds(
             binary: &d.binary,
             name: &d.functions[0].get(project).full_path,
         })
-        .chain(layers.iter().enumerate().map(|(i, l)| Need {
-            artifact: Artifact::Layer(i),
-            dir: &l.code_dir,
-            target: l.target,
-            options: &l.options,
-            extension: Some(l.internal),
-            binary: &l.binary,
-            name: &l.layer.get(project).full_path,
-        }));
+        .chain(
+            layers
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.cache != CacheVerdict::Hit)
+                .map(|(i, l)| Need {
+                    artifact: Artifact::Layer(i),
+                    dir: &l.code_dir,
+                    target: l.target,
+                    options: &l.options,
+                    extension: Some(l.internal),
+                    binary: &l.binary,
+                    name: &l.layer.get(project).full_path,
+                }),
+        );
 
     let mut builds: Vec<CargoBuild> = Vec::new();
     for need in needs {
@@ -1388,10 +1402,13 @@ pub fn assign_layer_uuids(
                 && old.architecture == layer.target.architecture.as_str()
                 && old.layer == *full_path
         });
-        layer.uuid = match old {
-            Some(old) => old.uuid.clone(),
-            None => new_uuid(),
-        };
+        match old {
+            Some(old) => {
+                layer.uuid.clone_from(&old.uuid);
+                layer.source_hash.clone_from(&old.source_hash);
+            }
+            None => layer.uuid = new_uuid(),
+        }
     }
 }
 
@@ -1447,7 +1464,47 @@ impl<'a> BuildPlan<'a> {
     pub fn needs_build(&self, artifact: Artifact) -> bool {
         match artifact {
             Artifact::Function(i) => self.definitions[i].cache != CacheVerdict::Hit,
-            Artifact::Layer(_) => true,
+            Artifact::Layer(i) => self.layers[i].cache != CacheVerdict::Hit,
+        }
+    }
+
+    /// The build.toml UUID of an artifact, which also names its `--cached` folder.
+    pub fn uuid(&self, artifact: Artifact) -> &str {
+        match artifact {
+            Artifact::Function(i) => &self.definitions[i].uuid,
+            Artifact::Layer(i) => &self.layers[i].uuid,
+        }
+    }
+
+    /// The `--cached` key build.toml recorded for an artifact.
+    pub fn source_hash(&self, artifact: Artifact) -> &str {
+        match artifact {
+            Artifact::Function(i) => &self.definitions[i].source_hash,
+            Artifact::Layer(i) => &self.layers[i].source_hash,
+        }
+    }
+
+    /// What `--cached` decided for an artifact.
+    pub fn cache(&self, artifact: Artifact) -> &CacheVerdict {
+        match artifact {
+            Artifact::Function(i) => &self.definitions[i].cache,
+            Artifact::Layer(i) => &self.layers[i].cache,
+        }
+    }
+
+    /// Records what `--cached` decided for an artifact.
+    pub fn set_cache(&mut self, artifact: Artifact, verdict: CacheVerdict) {
+        match artifact {
+            Artifact::Function(i) => self.definitions[i].cache = verdict,
+            Artifact::Layer(i) => self.layers[i].cache = verdict,
+        }
+    }
+
+    /// Records the `--cached` key to write into build.toml for an artifact.
+    pub fn set_source_hash(&mut self, artifact: Artifact, key: String) {
+        match artifact {
+            Artifact::Function(i) => self.definitions[i].source_hash = key,
+            Artifact::Layer(i) => self.layers[i].source_hash = key,
         }
     }
 

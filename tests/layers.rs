@@ -211,3 +211,65 @@ fn a_real_extension_is_built_by_cargo_lambda() {
         .join(".aws-sam/build/LogExtension/extensions/log-ext");
     assert_eq!(elf_machine(&extension), EM_X86_64);
 }
+
+/// Under `--cached` a Rust layer is cached as SAM caches layers (build.toml `source_hash`, "for
+/// following layers"), and a folder remote restores it into a checkout at another path.
+#[test]
+fn cached_layers_are_restored_without_cargo_locally_and_from_a_remote() {
+    let (project, bin, scratch) = setup();
+    let remote = scratch.path().join("remote");
+    let build = |project: &std::path::Path, log: &str| {
+        let mut command = samrs_with_fake(
+            project,
+            bin.path(),
+            &scratch.path().join(log),
+            &scratch.path().join("target"),
+        );
+        command
+            .args(["build", "--beta-features", "--cached", "--remote-cache"])
+            .arg(&remote);
+        run_ok(&mut command)
+    };
+    let first = build(project.path(), "first.log");
+    assert!(
+        first.stderr.contains(
+            "Cache is invalid, running build and copying resources for following layers (LogExtension)"
+        ) && first.stderr.contains("Uploaded 1 layer(s) to"),
+        "{}",
+        first.stderr
+    );
+    let toml = read_toml(&project.path().join(".aws-sam/build.toml"));
+    let layers = toml["layer_build_definitions"]
+        .as_table()
+        .expect("layer definitions");
+    let hash = layers.values().next().expect("one layer")["source_hash"]
+        .as_str()
+        .expect("source_hash")
+        .to_string();
+    assert_eq!(hash.len(), 64);
+
+    let second = build(project.path(), "second.log");
+    assert!(
+        second.stderr.contains(
+            "Valid cache found, copying previously built resources for following layers (LogExtension)"
+        ),
+        "{}",
+        second.stderr
+    );
+    assert!(fake_calls(&scratch.path().join("second.log")).is_empty());
+
+    let elsewhere = scratch.path().join("elsewhere/checkout");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    copy_tree(&repo_root().join("fixtures/layer-extension"), &elsewhere);
+    let third = build(&elsewhere, "third.log");
+    assert!(
+        third.stderr.contains("Downloaded 1 layer(s) from"),
+        "{}",
+        third.stderr
+    );
+    assert!(fake_calls(&scratch.path().join("third.log")).is_empty());
+    assert_eq!(
+        snapshot(&elsewhere.join(".aws-sam/build/LogExtension")),
+        snapshot(&project.path().join(".aws-sam/build/LogExtension"))
+    );
+}

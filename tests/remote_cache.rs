@@ -21,6 +21,11 @@ fn bootstrap(dir: &Path, function: &str) -> Vec<u8> {
     std::fs::read(dir.join(".aws-sam/build").join(function).join("bootstrap")).expect("bootstrap")
 }
 
+/// The Rust extension built into the fixture's layer.
+fn extension(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join(".aws-sam/build/ExtLayer/extensions/ext")).expect("extension")
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -116,69 +121,85 @@ impl Runner {
         let _ = std::fs::remove_file(&self.log);
     }
 
-    /// The cargo and cargo-lambda starts that built or asked cargo about packages (version
-    /// queries of the toolchain identity are not builds).
-    fn cargo_builds(&self) -> Vec<String> {
+    /// Every start of cargo or cargo-lambda (with its arguments) since the log was forgotten.
+    fn cargo_starts(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .filter(|l| !l.ends_with("--version"))
             .map(str::to_string)
             .collect()
     }
 }
 
-/// The fleet scenario, for real: cargo-lambda, zig, a C dependency, moto.
+/// The fleet scenario, for real: cargo-lambda, zig, a C dependency, a Rust layer,
+/// moto. Two runners at different paths, each with its own HOME, CARGO_HOME and target folder.
+/// The paths are fixed (under the shared target folder) so that the remapped flags, and with
+/// them the compiled dependencies, stay the same from one suite run to the next.
 #[test]
-#[allow(clippy::many_single_char_names)] // runners a to e, as in the story
 fn checkouts_at_different_paths_share_a_bucket_and_build_the_same_bytes() {
     require_tool("cargo-lambda");
     let _guard = cargo_lock();
     let mut server = S3Server::start();
     server.create_bucket("fleet");
     let real = RealHome::find();
-    let base = tempfile::Builder::new()
-        .prefix("samrs-fleet-")
-        .tempdir()
-        .expect("tmp");
+    let base = shared_target_dir().join("fleet");
+    for old in [
+        "a",
+        "elsewhere",
+        "home-a-project",
+        "home-elsewhere-deeper-checkout",
+        "share",
+    ] {
+        let _ = std::fs::remove_dir_all(base.join(old));
+    }
     let shims = logging_shims();
-    let remote = ["--cached", "--remote-cache", "s3://fleet/ci"];
+    let remote = [
+        "--beta-features",
+        "--cached",
+        "--reproducible",
+        "--remote-cache",
+        "s3://fleet/ci",
+    ];
     let server_env = server.env();
-    let s3 = |command: &mut Command| {
-        for (k, v) in &server_env {
-            command.env(k, v);
-        }
+    let with_bucket = |runner: &Runner| {
+        let mut command = runner.samrs(&real);
+        command.arg("build").args(remote).envs(server_env.clone());
+        run_ok(&mut command)
     };
-
-    // Runner A builds everything and fills the bucket.
     let a = Runner::new(
-        base.path(),
+        &base,
         "a/project",
-        shared_target_dir().join("fleet-a"),
+        base.join("target-a"),
         shims.path(),
         &real,
     );
-    let mut command = a.samrs(&real);
-    command.arg("build").args(remote).arg("--reproducible");
-    s3(&mut command);
-    let first = run_ok(&mut command);
+    let b = Runner::new(
+        &base,
+        "elsewhere/deeper/checkout",
+        base.join("target-b"),
+        shims.path(),
+        &real,
+    );
+
+    // Runner A builds everything and fills the bucket.
+    let first = with_bucket(&a);
     assert!(
         first
             .stderr
-            .contains("Uploaded 2 function(s) to s3://fleet/ci"),
+            .contains("Uploaded 2 function(s) and 1 layer(s) to s3://fleet/ci"),
         "{}",
         first.stderr
     );
-    eprintln!("runner A started: {:#?}", a.cargo_builds());
     assert!(
-        a.cargo_builds()
+        a.cargo_starts()
             .iter()
             .any(|l| l.starts_with("cargo lambda build")),
         "{:?}",
-        a.cargo_builds()
+        a.cargo_starts()
     );
     let repro = bootstrap(&a.dir, "ReproFunction");
     let other = bootstrap(&a.dir, "OtherFunction");
+    let ext = extension(&a.dir);
     let a_path = a.dir.to_string_lossy().into_owned();
     assert!(!contains(&repro, &a_path), "no checkout path in the binary");
     assert!(
@@ -191,60 +212,52 @@ fn checkouts_at_different_paths_share_a_bucket_and_build_the_same_bytes() {
     );
     assert!(contains(&repro, "/samrs/target/"), "OUT_DIR is remapped");
 
-    // Runner B: another path, HOME and CARGO_HOME; everything comes from the bucket.
-    let b = Runner::new(
-        base.path(),
-        "elsewhere/deeper/checkout",
-        shared_target_dir().join("fleet-b"),
-        shims.path(),
-        &real,
-    );
-    let mut command = b.samrs(&real);
-    command.arg("build").args(remote).arg("--reproducible");
-    s3(&mut command);
-    let restored = run_ok(&mut command);
-    assert!(
-        restored.stderr.contains("Valid cache found in s3://fleet/ci, copying previously built resources for following functions (ReproFunction)")
-            && restored.stderr.contains("Downloaded 2 function(s) from s3://fleet/ci"),
-        "{}",
-        restored.stderr
-    );
+    // Runner B: everything comes from the bucket, and no cargo or cargo-lambda starts at all.
+    let restored = with_bucket(&b);
+    for line in [
+        "Valid cache found in s3://fleet/ci, copying previously built resources for following functions (ReproFunction)",
+        "Valid cache found in s3://fleet/ci, copying previously built resources for following layers (ExtLayer)",
+        "Downloaded 2 function(s) and 1 layer(s) from s3://fleet/ci",
+    ] {
+        assert!(
+            restored.stderr.contains(line),
+            "{line}\n{}",
+            restored.stderr
+        );
+    }
     assert_eq!(
-        b.cargo_builds(),
+        b.cargo_starts(),
         Vec::<String>::new(),
         "cargo was never started"
     );
     assert_eq!(bootstrap(&b.dir, "ReproFunction"), repro);
     assert_eq!(bootstrap(&b.dir, "OtherFunction"), other);
+    assert_eq!(extension(&b.dir), ext);
 
     // B compiles for real (no cache): the same bytes at its own path.
     let mut command = b.samrs(&real);
-    command.args(["build", "--reproducible"]);
+    command.args(["build", "--beta-features", "--reproducible"]);
     run_ok(&mut command);
-    assert!(!b.cargo_builds().is_empty(), "this time cargo ran");
+    assert!(
+        b.cargo_starts()
+            .iter()
+            .any(|l| l.starts_with("cargo lambda build")),
+        "this time cargo ran"
+    );
     assert_eq!(
         bootstrap(&b.dir, "ReproFunction"),
         repro,
         "byte-identical compile"
     );
     assert_eq!(bootstrap(&b.dir, "OtherFunction"), other);
+    assert_eq!(extension(&b.dir), ext);
 
-    // A damaged object in the bucket: a warning, a rebuild, the right bytes, and the store
-    // healed by the upload. (C reuses B's target folder, so the C dependency need not compile
-    // again; C's checkout serves the last steps too, with its local cache forgotten.)
+    // A damaged object in the bucket: a warning, a rebuild of that function only, the right
+    // bytes, and the store healed by the upload.
     let blob = format!("ci/blobs/{}", sha256_hex(&repro));
     server.put_object("fleet", &blob, b"\x7fELF not the binary");
-    let c = Runner::new(
-        base.path(),
-        "c/project",
-        shared_target_dir().join("fleet-b"),
-        shims.path(),
-        &real,
-    );
-    let mut command = c.samrs(&real);
-    command.arg("build").args(remote).arg("--reproducible");
-    s3(&mut command);
-    let healed = run_ok(&mut command);
+    b.forget_local_cache();
+    let healed = with_bucket(&b);
     assert!(
         healed
             .stderr
@@ -252,10 +265,11 @@ fn checkouts_at_different_paths_share_a_bucket_and_build_the_same_bytes() {
         "{}",
         healed.stderr
     );
-    assert_eq!(bootstrap(&c.dir, "ReproFunction"), repro);
-    assert_eq!(bootstrap(&c.dir, "OtherFunction"), other);
-    let builds: Vec<String> = c
-        .cargo_builds()
+    assert_eq!(bootstrap(&b.dir, "ReproFunction"), repro);
+    assert_eq!(bootstrap(&b.dir, "OtherFunction"), other);
+    assert_eq!(extension(&b.dir), ext);
+    let builds: Vec<String> = b
+        .cargo_starts()
         .into_iter()
         .filter(|l| l.starts_with("cargo lambda build"))
         .collect();
@@ -266,44 +280,37 @@ fn checkouts_at_different_paths_share_a_bucket_and_build_the_same_bytes() {
         "only the damaged one is built: {builds:?}"
     );
 
-    // An edited function is rebuilt; the other one comes from the (healed) bucket.
-    let d = &c;
-    d.forget_local_cache();
-    std::fs::write(
-        d.dir.join("other/src/main.rs"),
-        "fn main() {\n    println!(\"the other function, edited\");\n}\n",
-    )
-    .expect("edit");
-    let mut command = d.samrs(&real);
-    command.arg("build").args(remote).arg("--reproducible");
-    s3(&mut command);
-    let edited = run_ok(&mut command);
-    assert!(
-        edited.stderr.contains("Valid cache found in s3://fleet/ci, copying previously built resources for following functions (ReproFunction)")
-            && edited.stderr.contains("Cache is invalid, running build and copying resources for following functions (OtherFunction)"),
-        "{}",
-        edited.stderr
-    );
+    // An edited function is rebuilt; the others come from the (healed) bucket.
+    let edit = "fn main() {\n    println!(\"the other function, edited\");\n}\n";
+    std::fs::write(b.dir.join("other/src/main.rs"), edit).expect("edit");
+    b.forget_local_cache();
+    let edited = with_bucket(&b);
+    for line in [
+        "Valid cache found in s3://fleet/ci, copying previously built resources for following functions (ReproFunction)",
+        "Valid cache found in s3://fleet/ci, copying previously built resources for following layers (ExtLayer)",
+        "Cache is invalid, running build and copying resources for following functions (OtherFunction)",
+    ] {
+        assert!(edited.stderr.contains(line), "{line}\n{}", edited.stderr);
+    }
     assert!(!edited.stderr.contains("Warning"), "{}", edited.stderr);
-    assert_eq!(bootstrap(&d.dir, "ReproFunction"), repro);
-    assert_ne!(bootstrap(&d.dir, "OtherFunction"), other);
-    let builds = d.cargo_builds();
+    assert_eq!(bootstrap(&b.dir, "ReproFunction"), repro);
+    assert_ne!(bootstrap(&b.dir, "OtherFunction"), other);
+    assert_eq!(extension(&b.dir), ext);
+    let builds = b.cargo_starts();
     assert!(
         builds.iter().any(|l| l.contains("--bin other"))
-            && !builds.iter().any(|l| l.contains("--bin repro")),
+            && !builds
+                .iter()
+                .any(|l| l.contains("--bin repro") || l.contains("--extension")),
         "{builds:?}"
     );
+    let edited_other = bootstrap(&b.dir, "OtherFunction");
 
-    // The server stops: a warning and a normal build.
-    let edited_other = bootstrap(&d.dir, "OtherFunction");
+    // The server stops: one warning and a normal build.
     server.stop();
-    let e = &c;
-    e.forget_local_cache();
-    let mut command = e.samrs(&real);
-    command.arg("build").args(remote).arg("--reproducible");
-    s3(&mut command);
+    b.forget_local_cache();
     let started = std::time::Instant::now();
-    let offline = run_ok(&mut command);
+    let offline = with_bucket(&b);
     assert!(
         offline
             .stderr
@@ -311,12 +318,59 @@ fn checkouts_at_different_paths_share_a_bucket_and_build_the_same_bytes() {
         "{}",
         offline.stderr
     );
-    assert_eq!(bootstrap(&e.dir, "ReproFunction"), repro);
-    assert_eq!(bootstrap(&e.dir, "OtherFunction"), edited_other);
+    assert_eq!(
+        offline.stderr.matches("Warning").count(),
+        1,
+        "{}",
+        offline.stderr
+    );
+    assert_eq!(bootstrap(&b.dir, "ReproFunction"), repro);
+    assert_eq!(bootstrap(&b.dir, "OtherFunction"), edited_other);
+    assert_eq!(extension(&b.dir), ext);
     eprintln!(
         "build with the server stopped: {:.1}s",
         started.elapsed().as_secs_f64()
     );
+
+    // A plain folder (a mounted share) as the remote: B fills it, and A (with the same edit)
+    // restores everything from it without starting cargo.
+    let share = base.join("share");
+    std::fs::create_dir(&share).expect("the mounted share");
+    let folder = share.join("samrs-cache");
+    let with_folder = |runner: &Runner| {
+        runner.forget_local_cache();
+        let mut command = runner.samrs(&real);
+        command
+            .args(["build", "--beta-features", "--cached", "--reproducible"])
+            .arg("--remote-cache")
+            .arg(&folder);
+        run_ok(&mut command)
+    };
+    let filled = with_folder(&b);
+    assert!(
+        filled
+            .stderr
+            .contains("Uploaded 2 function(s) and 1 layer(s) to"),
+        "{}",
+        filled.stderr
+    );
+    std::fs::write(a.dir.join("other/src/main.rs"), edit).expect("the same edit in A");
+    let from_folder = with_folder(&a);
+    assert!(
+        from_folder
+            .stderr
+            .contains("Downloaded 2 function(s) and 1 layer(s) from"),
+        "{}",
+        from_folder.stderr
+    );
+    assert_eq!(
+        a.cargo_starts(),
+        Vec::<String>::new(),
+        "cargo was never started"
+    );
+    assert_eq!(bootstrap(&a.dir, "ReproFunction"), repro);
+    assert_eq!(bootstrap(&a.dir, "OtherFunction"), edited_other);
+    assert_eq!(extension(&a.dir), ext);
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -563,4 +617,86 @@ fn an_unmounted_share_is_a_warning_not_a_new_folder() {
     );
     assert!(!share.exists() && !fleet.base.path().join("mnt").exists());
     assert_eq!(fake_calls(&a_log).len(), 1);
+}
+
+/// A template with other languages: the remote cache holds the Rust part only, and the real
+/// `sam build` builds the rest on every runner (with its own local cache in `<cache-dir>/sam`),
+/// beside the Rust function restored from the remote.
+#[test]
+fn with_other_languages_only_the_rust_part_is_shared() {
+    require_tool("sam");
+    let fleet = FakeFleet::new();
+    let build_at = |path: &str| {
+        let dir = checkout("mixed", fleet.base.path(), path);
+        let log = fleet
+            .base
+            .path()
+            .join(format!("{}.log", path.replace('/', "-")));
+        let mut command = samrs_with_fake(&dir, fleet.fake.path(), &log, &dir.join("target"));
+        // The fake cargo-lambda first, then the real tools (sam among them).
+        let mut paths = vec![fleet.fake.path().to_path_buf()];
+        paths.extend(std::env::split_paths(&tools_path()));
+        command
+            .env("PATH", std::env::join_paths(paths).expect("PATH"))
+            .args(["build", "--cached", "--remote-cache"])
+            .arg(&fleet.remote)
+            // The makefile resources only, on sam's side: no pip or npm.
+            .args(["-x", "PythonFunction", "-x", "PythonLayer"])
+            .args(["-x", "NodeFunction", "-x", "WebApp"]);
+        let run = run_ok(&mut command);
+        (dir, log, run)
+    };
+    let (a, _, first) = build_at("a/mixed");
+    assert!(
+        first.stderr.contains("Uploaded 1 function(s) to")
+            && first.stderr.contains("[sam] Building codeuri: "),
+        "{}",
+        first.stderr
+    );
+    let entries = std::fs::read_dir(fleet.remote.join("entries"))
+        .expect("entries")
+        .count();
+    assert_eq!(entries, 1, "only RustFunction is in the remote cache");
+    assert!(a.join(".aws-sam/cache/sam").is_dir(), "sam's own cache");
+
+    let (b, b_log, second) = build_at("b/deeper/mixed");
+    assert!(
+        second
+            .stderr
+            .contains("copying previously built resources for following functions (RustFunction)")
+            && second.stderr.contains("Downloaded 1 function(s) from"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(fake_calls(&b_log).len(), 0, "cargo-lambda never ran");
+    assert!(
+        second.stderr.contains("[sam] Building codeuri: "),
+        "sam builds its part on this runner too: {}",
+        second.stderr
+    );
+    for built in [
+        "RustFunction/bootstrap",
+        "MakeFunction/bootstrap",
+        "ConfigLayer/config/settings.json",
+    ] {
+        assert!(b.join(".aws-sam/build").join(built).is_file(), "{built}");
+    }
+    assert_eq!(
+        snapshot(&b.join(".aws-sam/build/RustFunction")),
+        snapshot(&a.join(".aws-sam/build/RustFunction"))
+    );
+    assert!(b.join(".aws-sam/cache/sam").is_dir(), "sam's cache is kept");
+    let toml = read_toml(&b.join(".aws-sam/build.toml"));
+    let functions: Vec<String> = toml["function_build_definitions"]
+        .as_table()
+        .expect("definitions")
+        .values()
+        .flat_map(|d| d["functions"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        functions.contains(&"RustFunction".to_string())
+            && functions.contains(&"MakeFunction".to_string()),
+        "{functions:?}"
+    );
 }

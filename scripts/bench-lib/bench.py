@@ -569,11 +569,11 @@ def main():
     if mixed is not None:
         mixed.print()
         print()
-    if fleet_rows is not None:
-        fleet.print_fleet(fleet_rows, 32)
-        print()
     elif not a.no_mixed:
         print("mixed template: not measured (needs sam)")
+        print()
+    if fleet_rows is not None:
+        fleet.print_fleet(fleet_rows, 32)
         print()
     if parse is None:
         print(f"total bench time: {time.perf_counter() - started:.0f} s; load average at end {loadavg()}")

@@ -115,7 +115,7 @@ def measure(h, run, generate, n, runs, kind, remote, extra_env):
         ok = ok and result.rc == 0
         walls.append(result.wall)
         lines = starts_log.read_text().splitlines() if starts_log.exists() else []
-        starts.append(len([line for line in lines if not line.endswith("--version")]))
+        starts.append(len(lines))
         downloaded = sizes(text, "Downloaded")
     return {
         "kind": kind, "ok": ok, "upload_wall": first.wall, "uploaded": uploaded,

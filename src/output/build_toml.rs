@@ -52,6 +52,7 @@ pub fn parse_previous(text: &str) -> Result<Previous> {
                     layer: text("layer"),
                     code_uri: text("codeuri"),
                     architecture: text("architecture"),
+                    source_hash: text("source_hash"),
                 })
             })
             .collect(),
@@ -140,6 +141,9 @@ pub fn render(record: &BuildRecord) -> String {
             runtimes.join(", ")
         ));
         push_line(&mut out, "architecture", layer.target.architecture.as_str());
+        if !layer.source_hash.is_empty() {
+            push_line(&mut out, "source_hash", &layer.source_hash);
+        }
         push_line(&mut out, "manifest_hash", "");
         push_line(&mut out, "layer", full_path);
     }
@@ -307,6 +311,40 @@ Binary = \"function_a\"
         assert_eq!(previous[0].metadata, d.metadata);
         assert_eq!(previous[0].source_hash, "abc");
         assert_eq!(previous[0].code_uri, "/abs/p1");
+    }
+
+    #[test]
+    fn a_layers_source_hash_is_written_as_sam_writes_it_and_read_back() {
+        let layer = LayerDefinition {
+            uuid: "l1".into(),
+            layer: crate::plan::LayerRef { stack: 0, index: 0 },
+            code_uri: "/abs/ext".into(),
+            code_dir: PathBuf::from("/abs/ext"),
+            target: Target {
+                runtime: Runtime::ProvidedAl2,
+                architecture: Architecture::X86_64,
+            },
+            binary: None,
+            internal: false,
+            options: CargoOptions::default(),
+            compatible_runtimes: vec!["provided.al2".into()],
+            metadata: Mapping::new(),
+            source_hash: "abc".into(),
+            cache: CacheVerdict::default(),
+        };
+        let text = render(&BuildRecord {
+            functions: vec![],
+            layers: vec![(&layer, "Ext".to_string())],
+        });
+        assert!(
+            text.contains(
+                "architecture = \"x86_64\"\nsource_hash = \"abc\"\nmanifest_hash = \"\"\n"
+            ),
+            "{text}"
+        );
+        let previous = parse_previous(&text).expect("parses").layers;
+        assert_eq!(previous[0].source_hash, "abc");
+        assert_eq!(previous[0].layer, "Ext");
     }
 
     #[test]

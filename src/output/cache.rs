@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::cargo::tools::toolchain_versions;
-use crate::output::layout::{copy_keeping_time, function_dir};
+use crate::output::layout::{artifact_dirs, copy_keeping_time};
 use crate::output::remote::{Fetched, Problem, Remote};
 use crate::paths;
-use crate::plan::{Artifact, BuildDefinition, BuildPlan, CacheVerdict, Profile};
+use crate::plan::{Artifact, BuildPlan, CacheVerdict, Profile};
 use crate::settings::Settings;
 use crate::sources::{is_skipped, package_closure, read_manifest, workspace_root};
 use crate::store::{Fingerprint, replace_dir};
@@ -78,23 +78,39 @@ impl KeyMaker {
         }
     }
 
-    /// The key of one build definition.
-    pub fn key(&mut self, definition: &BuildDefinition, profile: Profile) -> Result<String> {
+    /// The key of one function build definition or layer.
+    pub fn key(
+        &mut self,
+        plan: &BuildPlan,
+        artifact: Artifact,
+        profile: Profile,
+    ) -> Result<String> {
+        let (kind, options, metadata) = match artifact {
+            Artifact::Function(i) => {
+                let d = &plan.definitions[i];
+                ("", &d.options, &d.metadata)
+            }
+            Artifact::Layer(i) => {
+                let l = &plan.layers[i];
+                ("layer|", &l.options, &l.metadata)
+            }
+        };
+        let target = plan.target(artifact);
         let mut hasher = Fingerprint::new();
         hasher.update(b"samrs-cache-v2\n");
         hasher.update(self.shared.as_bytes());
         hasher.update(
             format!(
-                "{}|{}|{:?}|{:?}|{}\n",
-                definition.target.runtime.as_str(),
-                definition.target.architecture.as_str(),
+                "{kind}{}|{}|{:?}|{:?}|{}\n",
+                target.runtime.as_str(),
+                target.architecture.as_str(),
                 profile,
-                definition.options,
-                serde_yaml::to_string(&definition.metadata).unwrap_or_default()
+                options,
+                serde_yaml::to_string(metadata).unwrap_or_default()
             )
             .as_bytes(),
         );
-        for (name, hash) in self.inputs(&definition.code_dir)? {
+        for (name, hash) in self.inputs(plan.code_dir(artifact))? {
             hasher.update(format!("{name}={hash}\n").as_bytes());
         }
         Ok(hasher.finish())
@@ -242,9 +258,9 @@ pub fn open_remote(settings: &Settings, ui: &Ui) -> Option<Remote> {
     }
 }
 
-/// Decides each definition's verdict under `--cached`: a hit when its key is the one build.toml
-/// recorded and the cache holds its artifacts, or when the remote cache has them (downloaded
-/// and checked into the local cache); otherwise a miss carrying the key to store.
+/// Decides each function definition's and layer's verdict under `--cached`: a hit when its key
+/// is the one build.toml recorded and the cache holds its artifacts, or when the remote cache has
+/// them (downloaded and checked into the local cache); otherwise a miss carrying the key to store.
 pub fn judge(
     plan: &mut BuildPlan,
     settings: &Settings,
@@ -260,35 +276,57 @@ pub fn judge(
     // SAM also creates an empty dependencies folder beside the build (unused for Rust).
     let _ = fs::create_dir_all(settings.cwd.join(".aws-sam/deps"));
     let mut keys = key_maker(plan, settings);
-    let names: Vec<String> = (0..plan.definitions.len())
-        .map(|i| plan.names(Artifact::Function(i)).join(", "))
-        .collect();
-    let mut remote_lookups: Vec<(usize, String)> = Vec::new();
-    for (index, definition) in plan.definitions.iter_mut().enumerate() {
-        let key = keys.key(definition, settings.profile)?;
-        if definition.source_hash == key && holds(&settings.cache_dir, &definition.uuid) {
+    let artifacts: Vec<Artifact> = plan.artifacts().collect();
+    let mut remote_lookups: Vec<(Artifact, String)> = Vec::new();
+    for artifact in artifacts {
+        let key = keys.key(plan, artifact, settings.profile)?;
+        if plan.source_hash(artifact) == key && holds(&settings.cache_dir, plan.uuid(artifact)) {
             ui.log(&format!(
-                "Valid cache found, copying previously built resources for following functions ({})",
-                names[index]
+                "Valid cache found, copying previously built resources for following {}",
+                described(plan, artifact)
             ));
-            definition.cache = CacheVerdict::Hit;
+            plan.set_cache(artifact, CacheVerdict::Hit);
         } else if remote.is_some() {
-            remote_lookups.push((index, key));
+            remote_lookups.push((artifact, key));
         } else {
-            log_miss(ui, &names[index]);
-            definition.cache = CacheVerdict::Miss(key);
+            log_miss(ui, plan, artifact);
+            plan.set_cache(artifact, CacheVerdict::Miss(key));
         }
     }
     if let Some(remote) = remote.filter(|_| !remote_lookups.is_empty()) {
-        look_up_remote(plan, remote_lookups, &names, settings, remote, ui);
+        look_up_remote(plan, remote_lookups, settings, remote, ui);
     }
     Ok(())
 }
 
-fn log_miss(ui: &Ui, names: &str) {
+/// `functions (A, B)` or `layers (L)`, as SAM names what a cache line is about.
+fn described(plan: &BuildPlan, artifact: Artifact) -> String {
+    let kind = match artifact {
+        Artifact::Function(_) => "functions",
+        Artifact::Layer(_) => "layers",
+    };
+    format!("{kind} ({})", plan.names(artifact).join(", "))
+}
+
+fn log_miss(ui: &Ui, plan: &BuildPlan, artifact: Artifact) {
     ui.log(&format!(
-        "Cache is invalid, running build and copying resources for following functions ({names})"
+        "Cache is invalid, running build and copying resources for following {}",
+        described(plan, artifact)
     ));
+}
+
+/// `2 function(s)`, `1 layer(s)`, `2 function(s) and 1 layer(s)`.
+fn counted(artifacts: &[Artifact]) -> String {
+    let layers = artifacts
+        .iter()
+        .filter(|a| matches!(a, Artifact::Layer(_)))
+        .count();
+    let functions = artifacts.len() - layers;
+    match (functions, layers) {
+        (_, 0) => format!("{functions} function(s)"),
+        (0, _) => format!("{layers} layer(s)"),
+        _ => format!("{functions} function(s) and {layers} layer(s)"),
+    }
 }
 
 /// The key maker for this build: the environment, toolchain and options every key shares, the
@@ -325,40 +363,34 @@ fn key_maker(plan: &BuildPlan, settings: &Settings) -> KeyMaker {
     KeyMaker::new(shared, project_root, excluded, env.cargo_home())
 }
 
-/// Asks the remote cache for the definitions the local cache did not have: each found entry
-/// arrives, checked, in the local cache and makes a hit; trouble is a warning and a miss.
+/// Asks the remote cache for what the local cache did not have: each found entry arrives,
+/// checked, in the local cache and makes a hit; trouble is a warning and a miss.
 fn look_up_remote(
     plan: &mut BuildPlan,
-    lookups: Vec<(usize, String)>,
-    names: &[String],
+    lookups: Vec<(Artifact, String)>,
     settings: &Settings,
     remote: &Remote,
     ui: &Ui,
 ) {
     let wanted: Vec<(String, PathBuf)> = lookups
         .iter()
-        .map(|(i, key)| {
-            (
-                key.clone(),
-                settings.cache_dir.join(&plan.definitions[*i].uuid),
-            )
-        })
+        .map(|(artifact, key)| (key.clone(), settings.cache_dir.join(plan.uuid(*artifact))))
         .collect();
     let results = remote.fetch_all(&wanted);
-    let mut downloaded = (0, 0u64);
+    let mut downloaded = (Vec::new(), 0u64);
     let mut warned_unreachable = false;
-    for ((index, key), result) in lookups.into_iter().zip(results) {
-        let definition = &mut plan.definitions[index];
-        let names = &names[index];
+    for ((artifact, key), result) in lookups.into_iter().zip(results) {
         match result {
             Fetched::Restored(size) => {
                 ui.log(&format!(
-                    "Valid cache found in {}, copying previously built resources for following functions ({names})",
-                    remote.location
+                    "Valid cache found in {}, copying previously built resources for following {}",
+                    remote.location,
+                    described(plan, artifact)
                 ));
-                downloaded = (downloaded.0 + 1, downloaded.1 + size);
-                definition.source_hash = key;
-                definition.cache = CacheVerdict::Hit;
+                downloaded.0.push(artifact);
+                downloaded.1 += size;
+                plan.set_source_hash(artifact, key);
+                plan.set_cache(artifact, CacheVerdict::Hit);
                 continue;
             }
             Fetched::Missing => {}
@@ -372,33 +404,30 @@ fn look_up_remote(
                 }
             }
             Fetched::Failed(Problem::Corrupt(why)) => ui.warn(&format!(
-                "Warning: ignoring the remote cache entry for {names} in {}: {why}; building it",
+                "Warning: ignoring the remote cache entry for {} in {}: {why}; building it",
+                plan.names(artifact).join(", "),
                 remote.location
             )),
         }
-        log_miss(ui, names);
-        definition.cache = CacheVerdict::Miss(key);
+        log_miss(ui, plan, artifact);
+        plan.set_cache(artifact, CacheVerdict::Miss(key));
     }
-    if downloaded.0 > 0 {
+    if !downloaded.0.is_empty() {
         ui.log(&format!(
-            "Downloaded {} function(s) from {} ({})",
-            downloaded.0,
+            "Downloaded {} from {} ({})",
+            counted(&downloaded.0),
             remote.location,
             size_text(downloaded.1)
         ));
     }
 }
 
-/// Copies the cached artifacts of every hit into each of its functions' folders under `root`.
+/// Copies the cached artifacts of every hit into each of its folders under `root`.
 pub fn restore_hits(plan: &BuildPlan, cache_dir: &Path, root: &Path) -> Result<()> {
-    for definition in &plan.definitions {
-        if definition.cache == CacheVerdict::Hit {
-            for f in &definition.functions {
-                restore(
-                    cache_dir,
-                    &definition.uuid,
-                    &function_dir(root, plan.project, *f),
-                )?;
+    for artifact in plan.artifacts() {
+        if *plan.cache(artifact) == CacheVerdict::Hit {
+            for dir in artifact_dirs(root, plan, artifact) {
+                restore(cache_dir, plan.uuid(artifact), &dir)?;
             }
         }
     }
@@ -407,56 +436,72 @@ pub fn restore_hits(plan: &BuildPlan, cache_dir: &Path, root: &Path) -> Result<(
 
 /// After a successful build: copies what was built into the cache (and the remote cache),
 /// records the keys for build.toml, and (on full builds) drops cache folders no definition
-/// uses any more.
+/// or layer uses any more.
 pub fn store_misses(plan: &mut BuildPlan, settings: &Settings, remote: Option<&Remote>, ui: &Ui) {
-    let mut uploads: Vec<(String, PathBuf)> = Vec::new();
-    for definition in &mut plan.definitions {
-        if let CacheVerdict::Miss(key) = &definition.cache {
-            let artifacts =
-                function_dir(&settings.build_dir, plan.project, definition.functions[0]);
-            match store(&settings.cache_dir, &definition.uuid, &artifacts) {
-                Ok(()) => {
-                    definition.source_hash = key.clone();
-                    uploads.push((key.clone(), settings.cache_dir.join(&definition.uuid)));
-                }
-                Err(e) => ui.warn(&format!("Not cached: {e:#}")),
+    let mut uploads: Vec<(Artifact, String, PathBuf)> = Vec::new();
+    let artifacts: Vec<Artifact> = plan.artifacts().collect();
+    for artifact in artifacts {
+        let CacheVerdict::Miss(key) = plan.cache(artifact).clone() else {
+            continue;
+        };
+        let built = artifact_dirs(&settings.build_dir, plan, artifact);
+        let uuid = plan.uuid(artifact).to_string();
+        let stored = match built.first() {
+            Some(dir) => store(&settings.cache_dir, &uuid, dir),
+            None => continue,
+        };
+        match stored {
+            Ok(()) => {
+                plan.set_source_hash(artifact, key.clone());
+                uploads.push((artifact, key, settings.cache_dir.join(&uuid)));
             }
+            Err(e) => ui.warn(&format!("Not cached: {e:#}")),
         }
     }
     if let Some(remote) = remote.filter(|_| !uploads.is_empty()) {
-        let mut sent = (0, 0u64);
-        let mut warned_unreachable = false;
-        for result in remote.upload_all(&uploads) {
-            match result {
-                Ok(size) => sent = (sent.0 + 1, sent.1 + size),
-                Err(Problem::Unreachable(_)) if warned_unreachable => {}
-                Err(Problem::Unreachable(why)) if why == "skipped" => {}
-                Err(problem) => {
-                    warned_unreachable |= matches!(problem, Problem::Unreachable(_));
-                    ui.warn(&format!(
-                        "Warning: not stored in the remote cache {}: {problem}",
-                        remote.location
-                    ));
-                }
-            }
-        }
-        if sent.0 > 0 {
-            ui.log(&format!(
-                "Uploaded {} function(s) to {} ({})",
-                sent.0,
-                remote.location,
-                size_text(sent.1)
-            ));
-        }
+        upload(&uploads, remote, ui);
     }
     if !plan.single_resource {
         let in_use: Vec<&str> = plan
-            .definitions
-            .iter()
-            .map(|d| d.uuid.as_str())
+            .artifacts()
+            .map(|a| plan.uuid(a))
             .chain([SAM_CACHE])
             .collect();
         prune(&settings.cache_dir, &in_use);
+    }
+}
+
+fn upload(uploads: &[(Artifact, String, PathBuf)], remote: &Remote, ui: &Ui) {
+    let items: Vec<(String, PathBuf)> = uploads
+        .iter()
+        .map(|(_, key, folder)| (key.clone(), folder.clone()))
+        .collect();
+    let mut sent = (Vec::new(), 0u64);
+    let mut warned_unreachable = false;
+    for ((artifact, _, _), result) in uploads.iter().zip(remote.upload_all(&items)) {
+        match result {
+            Ok(size) => {
+                sent.0.push(*artifact);
+                sent.1 += size;
+            }
+            Err(Problem::Unreachable(_)) if warned_unreachable => {}
+            Err(Problem::Unreachable(why)) if why == "skipped" => {}
+            Err(problem) => {
+                warned_unreachable |= matches!(problem, Problem::Unreachable(_));
+                ui.warn(&format!(
+                    "Warning: not stored in the remote cache {}: {problem}",
+                    remote.location
+                ));
+            }
+        }
+    }
+    if !sent.0.is_empty() {
+        ui.log(&format!(
+            "Uploaded {} to {} ({})",
+            counted(&sent.0),
+            remote.location,
+            size_text(sent.1)
+        ));
     }
 }
 
