@@ -387,6 +387,8 @@ fn a_change_during_a_build_queues_one_more_and_sigterm_stops_cargo() {
     assert_eq!(leftovers(&dir.join(".aws-sam")), Vec::<PathBuf>::new());
 }
 
+/// An edit reruns only its member's cargo run, and with `--reproducible` that run keeps the first
+/// build's path remaps (other flags would make cargo rebuild every dependency).
 #[test]
 fn an_edit_in_one_workspace_member_reruns_only_its_cargo_run() {
     // plain and ordered never share a cargo run (they unify serde_json's features differently).
@@ -396,7 +398,11 @@ fn an_edit_in_one_workspace_member_reruns_only_its_cargo_run() {
     let target = tempfile::tempdir().expect("target");
     let log = target.path().join("calls.log");
     let mut watch = Watching::start(
-        samrs_with_fake(dir, fake.path(), &log, target.path()).args(["build", "--watch"]),
+        samrs_with_fake(dir, fake.path(), &log, target.path()).args([
+            "build",
+            "--watch",
+            "--reproducible",
+        ]),
     );
     watch.wait_for("Watching ", 1, Duration::from_secs(300));
     let first = fake_calls(&log);
@@ -412,6 +418,18 @@ fn an_edit_in_one_workspace_member_reruns_only_its_cargo_run() {
     let (cwd, _, args) = &calls[2];
     assert!(cwd.ends_with("/plain"), "{cwd}");
     assert!(args.ends_with("--bin plain"), "{args}");
+    let remaps = |args: &str| {
+        args.split(' ')
+            .filter(|a| a.contains("--remap-path-prefix="))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let first_plain = first
+        .iter()
+        .find(|(cwd, _, _)| cwd.ends_with("/plain"))
+        .expect("plain built first");
+    assert!(!remaps(args).is_empty(), "{args}");
+    assert_eq!(remaps(args), remaps(&first_plain.2));
     // The fake writes the same bytes again: the bootstrap stays as it was.
     assert!(
         stderr.contains("Rebuilt PlainFunction in ") && stderr.contains(": unchanged"),
