@@ -73,6 +73,9 @@ sys.exit(os.waitstatus_to_exitcode(status))
             interrupt_after.unwrap_or(""),
         ])
         .current_dir(dir)
+        // A terminal that can move the cursor, whatever the suite's own TERM (unset or `dumb`
+        // on CI runners, where samrs, like cargo, draws no spinner); `command` may override it.
+        .env("TERM", "xterm-256color")
         .envs(envs);
     for key in removed {
         python.env_remove(key);
@@ -218,6 +221,29 @@ fn the_spinner_is_cleared_on_success_failure_and_ctrl_c() {
             shown.join("\n")
         );
     }
+}
+
+/// A terminal that cannot move the cursor (`TERM=dumb`, as cargo reads it) gets the plain lines.
+#[test]
+fn a_dumb_terminal_gets_no_spinner() {
+    let (project, fake, scratch) = fake_setup();
+    let mut command = samrs_with_fake(
+        project.path(),
+        fake.path(),
+        &scratch.path().join("calls.log"),
+        &scratch.path().join("target"),
+    );
+    command
+        .env("TERM", "dumb")
+        .env("FAKE_SLEEP", "2")
+        .env("FAKE_BAR", "1/2");
+    let (code, raw) = at_a_terminal(&command, project.path(), &["build"], None);
+    assert_eq!(code, 0, "{raw}");
+    assert!(
+        !raw.contains(SPINNER),
+        "a spinner on a dumb terminal:\n{raw}"
+    );
+    assert!(raw.contains("Build Succeeded"), "{raw}");
 }
 
 /// Every `(seconds, done, total)` the spinner of `title` showed in `raw`.
