@@ -1,11 +1,12 @@
 //! samrs: a drop-in replacement for `sam build` for Rust functions built with cargo-lambda.
 //!
 //! The modules follow the pipeline: settings → template → plan → cargo → output, with `ui`
-//! deciding what is printed where and `run` conducting; `local` runs the built functions on
-//! this machine.
+//! deciding what is printed where and `run` conducting a build; `commands` dispatches
+//! to it, to `watch` (rebuild on change) and to `local` (run the built functions here).
 
 pub(crate) mod cargo;
 pub(crate) mod cli;
+mod commands;
 pub mod error;
 pub(crate) mod local;
 pub mod output;
@@ -22,5 +23,5 @@ pub mod template;
 pub(crate) mod ui;
 pub(crate) mod watch;
 
+pub use commands::run;
 pub use error::Failure;
-pub use run::run;

@@ -2,15 +2,13 @@
 //! verdicts) → cargo → output (staged, swapped) → report. Each stage's failure is classified
 //! here as SAM reports it (before or during the build).
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 
 use crate::cargo::{self, BuildReport, CargoError, interrupted};
-use crate::cli::{self, BuildArgs, Command, Parsed};
-use crate::error::{Failure, UsageError};
+use crate::error::Failure;
 use crate::output::layout::place_binary;
 use crate::output::staging::{Staging, claim_build_dir};
 use crate::output::writer::{build_record, write_templates};
@@ -23,55 +21,10 @@ use crate::sam;
 use crate::sam::merge::{merge_build_toml, resource_order};
 use crate::sam::plan::{Handoff, plan_handoff};
 use crate::sam::run::{SamJob, SamReport};
-use crate::settings::{Environment, Settings, resolve_settings, save_params};
+use crate::settings::Settings;
 use crate::store::write_if_changed;
 use crate::template::{Project, ProjectOptions, load_project};
 use crate::ui::Ui;
-
-/// Runs samrs with these arguments (the program name first); prints the outcome.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), Failure> {
-    let env = Environment::from_process();
-    let mut ui = Ui::new(env.no_color());
-    let result = match cli::parse(args) {
-        Parsed::Run(command) => match *command {
-            Command::Build(args) => build_command(&args, &env, &mut ui),
-            Command::Local(command) => crate::local::run(&command, &env, &mut ui),
-        },
-        Parsed::Shown => return Ok(()),
-        Parsed::MissingCommand => {
-            return Err(Failure::Usage(UsageError {
-                message: "Missing command: try 'samrs build'".into(),
-                usage: None,
-            }));
-        }
-        Parsed::Invalid(usage) => Err(Failure::Usage(usage)),
-    };
-    if let Err(failure) = &result {
-        ui.failure(failure);
-    }
-    result
-}
-
-/// `samrs build`: resolves the settings once, then builds.
-fn build_command(args: &BuildArgs, env: &Environment, ui: &mut Ui) -> Result<(), Failure> {
-    cargo::install_interrupt_handler();
-    let cwd = std::env::current_dir()
-        .context("Unable to read the current folder")
-        .map_err(Failure::Settings)?;
-    let settings = resolve_settings(args, env, &cwd).map_err(Failure::settings)?;
-    ui.format = settings.output;
-    ui.debug = settings.debug;
-    if settings.save_params {
-        let line = save_params(args, &settings).map_err(Failure::Settings)?;
-        ui.log(&line);
-    }
-    if settings.watch {
-        let (args, env) = (args.clone(), env.clone());
-        let resolve = move || resolve_settings(&args, &env, &cwd);
-        return crate::watch::watch(settings, resolve, ui);
-    }
-    build(&settings, ui)
-}
 
 /// Builds the project described by `settings`.
 pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
