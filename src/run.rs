@@ -37,21 +37,13 @@ pub(crate) fn build(settings: &Settings, ui: &Ui) -> Result<(), Failure> {
         ui.warn(&warning);
     }
     let handoff = hand_off(&project, settings, ui)?;
-    let (selection, functions, layers) = choose(&project, settings, ui)?;
+    let chosen = choose(&project, settings, ui)?;
 
     let _lock = claim_build_dir(settings, ui).map_err(Failure::BuildDir)?;
     let build_toml_path = build_toml::path(settings);
     let previous_text = std::fs::read_to_string(&build_toml_path).unwrap_or_default();
     let previous = previous_build(settings, ui);
-    let mut plan = BuildPlan::new(
-        &project,
-        &selection,
-        &functions,
-        layers,
-        &previous,
-        settings.base_dir.is_some(),
-        || uuid::Uuid::new_v4().to_string(),
-    );
+    let mut plan = plan(&project, chosen, &previous, settings);
     let remote = cache::open_remote(settings, ui);
     if settings.cached {
         ui.log("Starting Build use cache");
@@ -176,12 +168,30 @@ pub(crate) fn previous_build(settings: &Settings, ui: &Ui) -> Previous {
     })
 }
 
-/// The functions and layers to build, checked, with SAM's notices about the choice.
-pub(crate) fn choose(
-    project: &Project,
+/// What [`choose`] picked: the selection, its functions checked, and the layers to build.
+pub(crate) type Chosen = (Selection, Vec<CheckedFunction>, Vec<LayerDefinition>);
+
+/// SAM's build definitions of what was chosen, each with its `--cached` verdict against
+/// `previous`.
+pub(crate) fn plan<'a>(
+    project: &'a Project,
+    (selection, functions, layers): Chosen,
+    previous: &Previous,
     settings: &Settings,
-    ui: &Ui,
-) -> Result<(Selection, Vec<CheckedFunction>, Vec<LayerDefinition>), Failure> {
+) -> BuildPlan<'a> {
+    BuildPlan::new(
+        project,
+        &selection,
+        &functions,
+        layers,
+        previous,
+        settings.base_dir.is_some(),
+        || uuid::Uuid::new_v4().to_string(),
+    )
+}
+
+/// The functions and layers to build, checked, with SAM's notices about the choice.
+pub(crate) fn choose(project: &Project, settings: &Settings, ui: &Ui) -> Result<Chosen, Failure> {
     let resource_id = settings.resource_id.as_deref();
     let selection = select_functions(project, resource_id, &settings.exclude).map_err(|e| {
         if let Some(notice) = &e.notice {

@@ -126,50 +126,18 @@ fn environment_and_samconfig_opt_in_and_no_beta_features_wins() {
     assert!(run.stderr.contains("Experimental features are enabled"));
 }
 
-/// Runs samrs under a pseudo-terminal (Python's pty module) and types `answer` at the prompt.
+/// Runs samrs under a pseudo-terminal and types `answer` at the beta prompt.
 fn build_at_a_terminal(answer: &str) -> (i32, String, tempfile::TempDir) {
     let (project, bin, scratch) = setup();
     let command = fake(&project, &bin, &scratch);
-    let envs: Vec<(String, String)> = command
-        .get_envs()
-        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
-        .collect();
-    let script = r#"
-import os, pty, sys, select
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "build"])
-out = b""
-answered = False
-while True:
-    r, _, _ = select.select([fd], [], [], 30)
-    if not r:
-        break
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-    if not answered and b"[y/N]:" in out:
-        os.write(fd, sys.argv[2].encode() + b"\n")
-        answered = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-    let output = Command::new("python3")
-        .args(["-c", script, env!("CARGO_BIN_EXE_samrs"), answer])
-        .current_dir(project.path())
-        .envs(envs)
-        .output()
-        .expect("python3 runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        project,
-    )
+    let typed = format!("{answer}\n");
+    let (code, screen) = at_a_terminal(
+        &command,
+        project.path(),
+        &["build"],
+        Some(("[y/N]:", typed.as_str())),
+    );
+    (code, screen, project)
 }
 
 #[test]

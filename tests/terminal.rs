@@ -6,86 +6,6 @@
 mod common;
 
 use common::*;
-use std::path::Path;
-use std::process::Command;
-
-/// Runs `samrs <args>` in `dir` under a pseudo-terminal with `command`'s environment; types
-/// Ctrl-C once `interrupt_after` has appeared on the screen. Returns the exit code and every
-/// byte samrs wrote to the terminal.
-fn at_a_terminal(
-    command: &Command,
-    dir: &Path,
-    args: &[&str],
-    interrupt_after: Option<&str>,
-) -> (i32, String) {
-    let envs: Vec<(String, String)> = command
-        .get_envs()
-        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
-        .collect();
-    let removed: Vec<String> = command
-        .get_envs()
-        .filter(|(_, v)| v.is_none())
-        .filter_map(|(k, _)| k.to_str().map(str::to_string))
-        .collect();
-    let script = r#"
-import os, pty, sys, select, json
-args = json.loads(sys.argv[2])
-interrupt_after = sys.argv[3].encode()
-pid, fd = pty.fork()
-if pid == 0:
-    import fcntl, struct, termios
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    os.execv(sys.argv[1], [sys.argv[1]] + args)
-out = b""
-interrupted = False
-while True:
-    r, _, _ = select.select([fd], [], [], 120)
-    if not r:
-        break
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    out += data
-    if interrupt_after and not interrupted and interrupt_after in out:
-        os.write(fd, b"\x03")
-        interrupted = True
-_, status = os.waitpid(pid, 0)
-sys.stdout.buffer.write(out)
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-    let args_json = format!(
-        "[{}]",
-        args.iter()
-            .map(|a| format!("\"{a}\""))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let mut python = Command::new("python3");
-    python
-        .args([
-            "-c",
-            script,
-            env!("CARGO_BIN_EXE_samrs"),
-            &args_json,
-            interrupt_after.unwrap_or(""),
-        ])
-        .current_dir(dir)
-        // A terminal that can move the cursor, whatever the suite's own TERM (unset or `dumb`
-        // on CI runners, where samrs, like cargo, draws no spinner); `command` may override it.
-        .env("TERM", "xterm-256color")
-        .envs(envs);
-    for key in removed {
-        python.env_remove(key);
-    }
-    let output = python.output().expect("python3 runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
-}
 
 /// What a terminal shows after `output`: text, carriage returns, newlines, cursor up/down,
 /// erase line and erase below; colours and other sequences are dropped.
@@ -197,14 +117,14 @@ fn the_spinner_is_cleared_on_success_failure_and_ctrl_c() {
         ("ctrl-c", &[], true, 1, "Build interrupted"),
     ];
     for (name, env, interrupt, code, last_words) in cases {
-        let interrupt = interrupt.then_some(SPINNER);
-        let (got, raw) = at_a_terminal(&command(env), project.path(), &["build"], interrupt);
+        let ctrl_c = interrupt.then_some((SPINNER, "\x03"));
+        let (got, raw) = at_a_terminal(&command(env), project.path(), &["build"], ctrl_c);
         assert_eq!(got, code, "{name}:\n{raw}");
         assert!(
             raw.contains(SPINNER),
             "{name}: the spinner was shown while cargo ran:\n{raw}"
         );
-        if interrupt.is_none() {
+        if !interrupt {
             // Seconds, not minutes, and cargo's count out of its total as its bar drew it.
             let counted = format!("{SPINNER}1s] 1/2");
             assert!(raw.contains(&counted), "{name}: no {counted:?}:\n{raw}");

@@ -13,7 +13,7 @@ use crate::output::build_toml;
 use crate::output::layout::binary_destinations;
 use crate::output::writer::{build_record, render_templates};
 use crate::plan::{BuildDefinition, BuildPlan, CargoBuild, LayerDefinition};
-use crate::run::{choose, load, previous_build};
+use crate::run::{choose, load, plan, previous_build};
 use crate::sam::plan::plan_handoff;
 use crate::settings::Settings;
 use crate::template::Project;
@@ -52,17 +52,8 @@ impl Snapshot {
     /// Plans `settings` as `samrs build` would, without building or writing anything.
     pub(crate) fn take(settings: &Settings, ui: &Ui) -> Result<Snapshot, Failure> {
         let project = load(settings, ui)?;
-        let (selection, functions, layers) = choose(&project, settings, ui)?;
-        let previous = previous_build(settings, ui);
-        let plan = BuildPlan::new(
-            &project,
-            &selection,
-            &functions,
-            layers,
-            &previous,
-            settings.base_dir.is_some(),
-            || uuid::Uuid::new_v4().to_string(),
-        );
+        let chosen = choose(&project, settings, ui)?;
+        let plan = plan(&project, chosen, &previous_build(settings, ui), settings);
         let (tools, runs) = planned_runs(&plan, settings, ui)?;
         let run_inputs = runs
             .iter()

@@ -403,3 +403,83 @@ pub(crate) fn logging_shims() -> tempfile::TempDir {
     }
     dir
 }
+
+/// Runs `samrs <args>` in `dir` under a pseudo-terminal (Python's pty module, 160 columns, a
+/// cursor-moving `TERM` unless `command` sets one) with `command`'s environment; once the
+/// first text of `reply` has appeared on the screen, types the second (`"\x03"` is Ctrl-C).
+/// Returns the exit code and every byte samrs wrote to the terminal.
+pub(crate) fn at_a_terminal(
+    command: &Command,
+    dir: &Path,
+    args: &[&str],
+    reply: Option<(&str, &str)>,
+) -> (i32, String) {
+    let envs: Vec<(String, String)> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    let removed: Vec<String> = command
+        .get_envs()
+        .filter(|(_, v)| v.is_none())
+        .filter_map(|(k, _)| k.to_str().map(str::to_string))
+        .collect();
+    let script = r#"
+import os, pty, sys, select, json
+args = json.loads(sys.argv[2])
+wait_for, typed = sys.argv[3].encode(), sys.argv[4].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    import fcntl, struct, termios
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    os.execv(sys.argv[1], [sys.argv[1]] + args)
+out = b""
+replied = False
+while True:
+    r, _, _ = select.select([fd], [], [], 120)
+    if not r:
+        break
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if wait_for and not replied and wait_for in out:
+        os.write(fd, typed)
+        replied = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let args_json = format!(
+        "[{}]",
+        args.iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut python = Command::new("python3");
+    python
+        .args([
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_samrs"),
+            &args_json,
+            reply.map_or("", |r| r.0),
+            reply.map_or("", |r| r.1),
+        ])
+        .current_dir(dir)
+        // A terminal that can move the cursor, whatever the suite's own TERM (unset or `dumb`
+        // on CI runners, where samrs, like cargo, draws no spinner); `command` may override it.
+        .env("TERM", "xterm-256color")
+        .envs(envs);
+    for key in removed {
+        python.env_remove(key);
+    }
+    let output = python.output().expect("python3 runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
