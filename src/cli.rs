@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-use crate::error::{BUILD_USAGE, UsageError};
 use crate::suggest::close_matches;
+use crate::usage::{BUILD_USAGE, UsageError};
 
 /// samrs: build Rust (cargo-lambda) functions of a SAM project, fast.
 #[derive(Debug, Parser)]

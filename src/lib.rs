@@ -21,6 +21,7 @@ pub(crate) mod store;
 pub(crate) mod suggest;
 pub mod template;
 pub(crate) mod ui;
+pub mod usage;
 pub(crate) mod watch;
 
 pub use commands::run;

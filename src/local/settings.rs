@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::cli::{BuildArgs, DockerArgs, LocalArgs, LocalCommand};
-use crate::error::UsageError;
 use crate::settings::{ConfigValues, Environment, Settings, resolve_settings_from};
+use crate::usage::UsageError;
 
 /// Where the event of `samrs local invoke` comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

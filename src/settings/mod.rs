@@ -10,18 +10,19 @@ use serde_yaml::{Mapping, Value};
 
 mod environment;
 mod overrides;
+mod remote_cache;
 
 pub(crate) use environment::Environment;
+pub(crate) use remote_cache::RemoteLocation;
 
 use crate::cli::BuildArgs;
-use crate::error::UsageError;
-use crate::output::remote::RemoteLocation;
 use crate::paths;
 use crate::plan::Profile;
 use crate::template::ProjectOptions;
 use crate::template::intrinsics::scalar_text;
 use crate::template::load::from_toml;
 use crate::ui::OutputFormat;
+use crate::usage::UsageError;
 use overrides::parse_parameter_overrides_with_files;
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
