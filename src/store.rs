@@ -63,20 +63,32 @@ pub(crate) fn write_if_changed(path: &Path, contents: impl AsRef<[u8]>) -> Resul
     Ok(true)
 }
 
-/// Writes a file through a temporary sibling renamed over it, creating its folder.
+/// Writes a file through a temporary sibling renamed over it, creating its folder. A file it
+/// replaces keeps its permissions, and a link is written through to the file it points at.
 pub(crate) fn write_atomically(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
-    let (parent, name) = parent_and_name(path);
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let (parent, name) = parent_and_name(&target);
     fs::create_dir_all(parent).with_context(|| format!("Unable to create {}", parent.display()))?;
     let write = || -> std::io::Result<()> {
         let prefix = format!(".{name}.samrs-tmp-");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix);
-        // Temporary files start at 0600; the written file gets an ordinary file's mode.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        // Temporary files start at 0600; the written file gets the replaced file's mode, or
+        // an ordinary file's.
+        match fs::metadata(&target) {
+            Ok(replaced) => {
+                builder.permissions(replaced.permissions());
+            }
+            #[cfg(unix)]
+            Err(_) => {
+                builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            }
+            #[cfg(not(unix))]
+            Err(_) => {}
+        }
         let mut file = builder.tempfile_in(parent)?;
         std::io::Write::write_all(&mut file, contents.as_ref())?;
-        file.persist(path)?;
+        file.persist(&target)?;
         Ok(())
     };
     write().with_context(|| format!("Unable to write {}", path.display()))
@@ -140,6 +152,23 @@ mod tests {
             let mode = fs::metadata(&path).expect("stat").permissions().mode();
             assert_eq!(mode & 0o044, 0o044, "readable like any new file: {mode:o}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_atomic_write_keeps_the_mode_of_the_file_and_writes_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let real = tmp.path().join("real.toml");
+        fs::write(&real, "old").expect("write");
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).expect("chmod");
+        let link = tmp.path().join("samconfig.toml");
+        std::os::unix::fs::symlink(&real, &link).expect("link");
+        write_atomically(&link, "new").expect("write");
+        assert!(fs::symlink_metadata(&link).expect("stat").is_symlink());
+        assert_eq!(fs::read_to_string(&real).expect("read"), "new");
+        let mode = fs::metadata(&real).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use crate::cli::{BuildArgs, DockerArgs, LocalArgs, LocalCommand};
+use crate::cli::{BuildArgs, DockerArgs, LocalArgs, LocalCommand, StartApiArgs};
 use crate::settings::{ConfigValues, Environment, Settings, resolve_settings_from};
 use crate::usage::UsageError;
 
@@ -111,116 +111,35 @@ fn resolve(command: &LocalCommand, env: &Environment, cwd: &Path) -> Result<Loca
     let common = command.common();
     let mut notices = Vec::new();
     check_docker_options(&common.docker, &mut notices)?;
-    let build_args = BuildArgs {
-        template_file: common.template_file.clone(),
-        parameter_overrides: common.parameter_overrides.clone(),
-        region: common.region.clone(),
-        profile: common.profile.clone(),
-        config_file: common.config_file.clone(),
-        config_env: common.config_env.clone(),
-        debug: common.debug,
-        ..BuildArgs::default()
-    };
     let sections = ["global", "build", LocalSettings::section(command)];
-    let (mut build, config) = resolve_settings_from(&build_args, env, cwd, &sections)?;
-    if common.template_file.is_none() && !build.template_file.is_file() {
-        let built = build.build_dir.join("template.yaml");
-        if built.is_file() && is_default_template(&build.template_file, cwd) {
-            build.template_file = built;
-        }
+    let (mut build, config) = resolve_settings_from(&build_args(common), env, cwd, &sections)?;
+    if common.template_file.is_none() {
+        use_built_template(&mut build, cwd);
     }
-    // The build for local runs has a folder and cache of its own, so it never replaces the
-    // .aws-sam/build that `sam deploy` reads, and `--cached` makes an unchanged project start
-    // no cargo at all.
-    let local_dir = cwd.join(".aws-sam").join("local");
-    build.build_dir = local_dir.join("build");
-    build.build_dir_shown = ".aws-sam/local/build".into();
-    build.build_dir_given = ".aws-sam/local/build".into();
-    build.cache_dir = local_dir.join("cache");
-    build.cached = true;
-    build.resource_id = None;
-    build.save_params = false;
-    let region = build
-        .region
-        .clone()
-        .or_else(|| env.get("AWS_REGION").map(str::to_string))
-        .or_else(|| env.get("AWS_DEFAULT_REGION").map(str::to_string))
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| "us-east-1".to_string());
+    build_in_local_folder(&mut build, cwd);
+    let region = local_region(build.region.as_deref(), env);
     build.region = Some(region.clone());
-
-    let path_option = |flag: &Option<PathBuf>, key: &str| -> Result<Option<PathBuf>> {
-        Ok(match flag {
-            Some(p) => Some(p.clone()),
-            None => config.string(key)?.map(PathBuf::from),
-        })
-        .map(|p| p.map(|p| crate::paths::absolute(&p, cwd)))
+    let path_option = |flag: Option<&PathBuf>, key: &str| -> Result<Option<PathBuf>> {
+        let path = config.path_or(flag, key)?;
+        Ok(path.map(|p| crate::paths::absolute(&p, cwd)))
     };
-    let env_vars_file = path_option(&common.env_vars, "env_vars")?;
-    if let Some(file) = &env_vars_file
-        && !file.is_file()
-    {
-        return Err(usage(format!(
-            "Invalid value for '-n' / '--env-vars': File '{}' does not exist.",
-            file.display()
-        )));
+    let env_vars_file = path_option(common.env_vars.as_ref(), "env_vars")?;
+    if let Some(file) = &env_vars_file {
+        must_exist(file, "'-n' / '--env-vars'")?;
     }
-    let log_file = path_option(&common.log_file, "log_file")?;
-
+    let log_file = path_option(common.log_file.as_ref(), "log_file")?;
     let mode = match command {
-        LocalCommand::Invoke(args) => {
-            let event = match &args.event {
-                Some(p) if p == Path::new("-") => EventSource::Stdin,
-                Some(p) => EventSource::File(crate::paths::absolute(p, cwd)),
-                None => match config.string("event")? {
-                    Some(p) if p == "-" => EventSource::Stdin,
-                    Some(p) => EventSource::File(crate::paths::absolute(Path::new(&p), cwd)),
-                    None => EventSource::Empty,
-                },
-            };
-            if let EventSource::File(file) = &event
-                && !file.is_file()
-            {
-                return Err(usage(format!(
-                    "Invalid value for '--event' / '-e': File '{}' does not exist.",
-                    file.display()
-                )));
-            }
-            Mode::Invoke {
-                function: args.function_identifier.clone(),
-                event,
-            }
-        }
-        LocalCommand::StartApi(args) => {
-            if args.ssl_cert_file.is_some() || args.ssl_key_file.is_some() {
-                bail!(
-                    "--ssl-cert-file/--ssl-key-file are not supported: samrs serves plain HTTP; put a TLS proxy in front of it if you need HTTPS"
-                );
-            }
-            if args.static_dir.is_some() {
-                notices.push("--static-dir is ignored: samrs does not serve static files".into());
-            }
-            let watch = if args.watch {
-                true
-            } else if args.no_watch {
-                false
-            } else {
-                config.boolean("watch")?.unwrap_or(false)
-            };
-            Mode::StartApi {
-                host: host_option(args.host.as_deref(), &config)?,
-                port: port_option(args.port, &config, 3000)?,
-                watch,
-                eager: warm_option(args.warm_containers.as_deref(), &config)?,
-            }
-        }
+        LocalCommand::Invoke(args) => Mode::Invoke {
+            function: args.function_identifier.clone(),
+            event: event_source(args.event.as_deref(), &config, cwd)?,
+        },
+        LocalCommand::StartApi(args) => start_api_mode(args, &config, &mut notices)?,
         LocalCommand::StartLambda(args) => Mode::StartLambda {
             host: host_option(args.host.as_deref(), &config)?,
             port: port_option(args.port, &config, 3001)?,
             eager: warm_option(args.warm_containers.as_deref(), &config)?,
         },
     };
-
     Ok(LocalSettings {
         debug: build.debug,
         build,
@@ -231,6 +150,107 @@ fn resolve(command: &LocalCommand, env: &Environment, cwd: &Path) -> Result<Loca
         credentials: credentials(env, common),
         host_env: env.clone(),
         notices,
+    })
+}
+
+/// The build options a local command shares with `samrs build`.
+fn build_args(common: &LocalArgs) -> BuildArgs {
+    BuildArgs {
+        template_file: common.template_file.clone(),
+        parameter_overrides: common.parameter_overrides.clone(),
+        region: common.region.clone(),
+        profile: common.profile.clone(),
+        config_file: common.config_file.clone(),
+        config_env: common.config_env.clone(),
+        debug: common.debug,
+        ..BuildArgs::default()
+    }
+}
+
+/// Without a template in the cwd, `.aws-sam/build/template.yaml` of an earlier build is the
+/// template (as SAM's local commands read it).
+fn use_built_template(build: &mut Settings, cwd: &Path) {
+    let built = build.build_dir.join("template.yaml");
+    if !build.template_file.is_file()
+        && built.is_file()
+        && is_default_template(&build.template_file, cwd)
+    {
+        build.template_file = built;
+    }
+}
+
+/// The build for local runs has a folder and cache of its own, so it never replaces the
+/// .aws-sam/build that `sam deploy` reads, and `--cached` makes an unchanged project start
+/// no cargo at all.
+fn build_in_local_folder(build: &mut Settings, cwd: &Path) {
+    let local_dir = cwd.join(".aws-sam").join("local");
+    build.build_dir = local_dir.join("build");
+    build.build_dir_shown = ".aws-sam/local/build".into();
+    build.build_dir_given = ".aws-sam/local/build".into();
+    build.cache_dir = local_dir.join("cache");
+    build.cached = true;
+    build.resource_id = None;
+    build.save_params = false;
+}
+
+/// `--region` or samconfig's, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else us-east-1.
+fn local_region(given: Option<&str>, env: &Environment) -> String {
+    given
+        .or_else(|| env.get("AWS_REGION"))
+        .or_else(|| env.get("AWS_DEFAULT_REGION"))
+        .filter(|r| !r.is_empty())
+        .unwrap_or("us-east-1")
+        .to_string()
+}
+
+/// A usage error naming `option` unless `file` is a file.
+fn must_exist(file: &Path, option: &str) -> Result<()> {
+    if file.is_file() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "Invalid value for {option}: File '{}' does not exist.",
+        file.display()
+    )))
+}
+
+/// `-e` (else samconfig's `event`): `-` for stdin, else a file that must exist.
+fn event_source(flag: Option<&Path>, config: &ConfigValues, cwd: &Path) -> Result<EventSource> {
+    let given = match flag {
+        Some(path) => Some(path.to_path_buf()),
+        None => config.string("event")?.map(PathBuf::from),
+    };
+    let event = match given {
+        None => EventSource::Empty,
+        Some(path) if path == Path::new("-") => EventSource::Stdin,
+        Some(path) => EventSource::File(crate::paths::absolute(&path, cwd)),
+    };
+    if let EventSource::File(file) = &event {
+        must_exist(file, "'--event' / '-e'")?;
+    }
+    Ok(event)
+}
+
+/// `start-api`'s address, watch and warm-up choice; TLS is refused, `--static-dir` ignored.
+fn start_api_mode(
+    args: &StartApiArgs,
+    config: &ConfigValues,
+    notices: &mut Vec<String>,
+) -> Result<Mode> {
+    if args.ssl_cert_file.is_some() || args.ssl_key_file.is_some() {
+        bail!(
+            "--ssl-cert-file/--ssl-key-file are not supported: samrs serves plain HTTP; put a TLS proxy in front of it if you need HTTPS"
+        );
+    }
+    if args.static_dir.is_some() {
+        notices.push("--static-dir is ignored: samrs does not serve static files".into());
+    }
+    let watch = config.flag(args.watch, args.no_watch, "watch")?;
+    Ok(Mode::StartApi {
+        host: host_option(args.host.as_deref(), config)?,
+        port: port_option(args.port, config, 3000)?,
+        watch: watch.unwrap_or(false),
+        eager: warm_option(args.warm_containers.as_deref(), config)?,
     })
 }
 

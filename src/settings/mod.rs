@@ -18,6 +18,7 @@ pub(crate) use remote_cache::RemoteLocation;
 use crate::cli::BuildArgs;
 use crate::paths;
 use crate::plan::Profile;
+use crate::store;
 use crate::template::ProjectOptions;
 use crate::template::intrinsics::scalar_text;
 use crate::template::load::from_toml;
@@ -182,12 +183,44 @@ impl ConfigValues {
         }
     }
 
+    /// The flag's value when given, else the config's `key`.
+    pub(crate) fn string_or(&self, flag: Option<&String>, key: &str) -> Result<Option<String>> {
+        match flag {
+            Some(value) => Ok(Some(value.clone())),
+            None => self.string(key),
+        }
+    }
+
+    /// A path option: the flag's value when given, else the config's `key`.
+    pub(crate) fn path_or(&self, flag: Option<&PathBuf>, key: &str) -> Result<Option<PathBuf>> {
+        match flag {
+            Some(path) => Ok(Some(path.clone())),
+            None => Ok(self.string(key)?.map(PathBuf::from)),
+        }
+    }
+
+    /// A `--x`/`--no-x` pair: whichever was given, else the config's `key`.
+    pub(crate) fn flag(&self, on: bool, off: bool, key: &str) -> Result<Option<bool>> {
+        if on {
+            Ok(Some(true))
+        } else if off {
+            Ok(Some(false))
+        } else {
+            self.boolean(key)
+        }
+    }
+
+    /// The config file as messages name it.
+    fn name(&self) -> String {
+        self.file
+            .as_deref()
+            .map_or_else(|| "samconfig".to_string(), |f| f.display().to_string())
+    }
+
     fn type_error(&self, key: &str, wanted: &str, found: &Value) -> anyhow::Error {
         anyhow!(
             "{}: '{key}' must be {wanted} (found {})",
-            self.file
-                .as_deref()
-                .map_or_else(|| "samconfig".to_string(), |f| f.display().to_string()),
+            self.name(),
             crate::template::kind_of(found)
         )
     }
@@ -207,6 +240,8 @@ pub(crate) fn resolve_settings(
 
 /// `resolve_settings` reading the samconfig `[env.<section>.parameters]` tables of `sections`
 /// (later ones win); also returns the merged config values for a command's own keys.
+///
+/// Each option is read in SAM's order, so the first bad value in samconfig is the one reported.
 pub(crate) fn resolve_settings_from(
     args: &BuildArgs,
     env: &Environment,
@@ -214,14 +249,7 @@ pub(crate) fn resolve_settings_from(
     sections: &[&str],
 ) -> Result<(Settings, ConfigValues)> {
     check_refused_options(args)?;
-
-    let template_from_cli = args.template_file.clone();
-    let config_dir = match &template_from_cli {
-        Some(t) => paths::absolute(t, cwd)
-            .parent()
-            .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf),
-        None => cwd.to_path_buf(),
-    };
+    let config_dir = config_dir_of(args.template_file.as_deref(), cwd);
     let config_env = args.config_env.clone().unwrap_or_else(|| "default".into());
     let mut notices = Vec::new();
     let config = load_config(
@@ -231,187 +259,50 @@ pub(crate) fn resolve_settings_from(
         sections,
         &mut notices,
     )?;
-
-    let named_template = template_from_cli
-        .or_else(|| {
-            env.get("SAM_TEMPLATE_FILE")
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        })
-        .map(Ok)
-        .or_else(|| {
-            config
-                .string("template_file")
-                .transpose()
-                .or_else(|| config.string("template").transpose())
-                .map(|r| r.map(PathBuf::from))
-        })
-        .transpose()?;
-    let template_above = match named_template {
-        Some(_) => None,
-        None => template_above(cwd),
-    };
-    let template_file = match named_template {
-        Some(t) => paths::absolute(&t, cwd),
-        None => default_template(cwd),
-    };
-
-    let dir_option = |flag: &Option<PathBuf>, key: &str| -> Result<Option<PathBuf>> {
-        Ok(match flag {
-            Some(p) => Some(p.clone()),
-            None => config.string(key)?.map(PathBuf::from),
-        })
-    };
-    let build_dir_given = dir_option(&args.build_dir, "build_dir")?;
-    let build_dir_raw = build_dir_given
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(".aws-sam/build"));
-    let build_dir = paths::absolute(&build_dir_raw, cwd);
-    let build_dir_shown = paths::to_template_string(&paths::relative(&build_dir, cwd));
-    let cache_dir = paths::absolute(
-        &dir_option(&args.cache_dir, "cache_dir")?
-            .unwrap_or_else(|| PathBuf::from(".aws-sam/cache")),
-        cwd,
-    );
-    let base_dir = dir_option(&args.base_dir, "base_dir")?.map(|b| paths::absolute(&b, cwd));
-
-    let flag_pair = |on: bool, off: bool, key: &str| -> Result<Option<bool>> {
-        Ok(if on {
-            Some(true)
-        } else if off {
-            Some(false)
-        } else {
-            config.boolean(key)?
-        })
-    };
-    let cached = flag_pair(args.cached, args.no_cached, "cached")?.unwrap_or(false);
-    let reproducible =
-        flag_pair(args.reproducible, args.no_reproducible, "reproducible")?.unwrap_or(false);
-    let remote_text = if args.no_remote_cache {
-        None
-    } else {
-        match &args.remote_cache {
-            Some(url) => Some(url.clone()),
-            None => config.string("remote_cache")?,
-        }
-    };
-    let remote_cache = match remote_text.as_deref().map(str::trim) {
-        None => None,
-        Some(text) => Some(RemoteLocation::parse(text, cwd).map_err(|e| {
-            let origin = if args.remote_cache.is_some() {
-                "'--remote-cache'".to_string()
-            } else {
-                format!(
-                    "'remote_cache' in {}",
-                    config
-                        .file
-                        .as_deref()
-                        .map_or("samconfig".to_string(), |f| f.display().to_string())
-                )
-            };
-            usage(format!("Invalid value for {origin}: {e}"))
-        })?),
-    };
+    let (template_file, template_above) = template_location(args, env, &config, cwd)?;
+    let folders = Folders::resolve(args, &config, cwd)?;
+    let cached = config
+        .flag(args.cached, args.no_cached, "cached")?
+        .unwrap_or(false);
+    let reproducible = config
+        .flag(args.reproducible, args.no_reproducible, "reproducible")?
+        .unwrap_or(false);
+    let remote_cache = remote_cache_of(args, &config, cwd)?;
     if remote_cache.is_some() && !cached && args.remote_cache.is_some() {
-        notices.push(
-            "--remote-cache is used together with --cached: without --cached (or cached = true in samconfig.toml) nothing is read from or written to it".to_string(),
-        );
+        notices.push(REMOTE_CACHE_WITHOUT_CACHED.to_string());
     }
-    let parallel = flag_pair(args.parallel, false, "parallel")?.unwrap_or(false);
-    let watch = flag_pair(args.watch, args.no_watch, "watch")?.unwrap_or(false);
-    let debug = flag_pair(args.debug, false, "debug")?.unwrap_or(false);
-    let build_in_source = flag_pair(
+    let parallel = config
+        .flag(args.parallel, false, "parallel")?
+        .unwrap_or(false);
+    let watch = config
+        .flag(args.watch, args.no_watch, "watch")?
+        .unwrap_or(false);
+    let debug = config.flag(args.debug, false, "debug")?.unwrap_or(false);
+    let build_in_source = config.flag(
         args.build_in_source,
         args.no_build_in_source,
         "build_in_source",
-    )?
-    .unwrap_or(false);
-    let passthrough = SamPassThrough {
-        profile: match &args.profile {
-            Some(p) => Some(p.clone()),
-            None => config.string("profile")?,
-        },
-        manifest: dir_option(&args.manifest, "manifest")?.map(|m| paths::absolute(&m, cwd)),
-        build_in_source: flag_pair(
-            args.build_in_source,
-            args.no_build_in_source,
-            "build_in_source",
-        )?,
-        use_container: flag_pair(args.use_container, args.no_use_container, "use_container")?
-            .unwrap_or(false),
-        container_env_vars: args.container_env_var.clone(),
-        container_env_var_file: args
-            .container_env_var_file
-            .as_ref()
-            .map(|f| paths::absolute(f, cwd)),
-        build_images: args.build_image.clone(),
-        mount_with: args.mount_with.clone(),
-        mount_symlinks: (args.mount_symlinks || args.no_mount_symlinks)
-            .then_some(args.mount_symlinks),
-        use_buildkit: (args.use_buildkit || args.no_use_buildkit).then_some(args.use_buildkit),
-        skip_pull_image: args.skip_pull_image,
-        docker_network: args.docker_network.clone(),
+    )?;
+    let passthrough = pass_through(args, &config, build_in_source, cwd)?;
+    let exclude = match args.exclude.as_slice() {
+        [] => config.list("exclude")?.unwrap_or_default(),
+        given => given.to_vec(),
     };
-
-    let exclude = if args.exclude.is_empty() {
-        config.list("exclude")?.unwrap_or_default()
-    } else {
-        args.exclude.clone()
-    };
-    let region = match &args.region {
-        Some(r) => Some(r.clone()),
-        None => config.string("region")?,
-    };
-
-    let override_items = if args.parameter_overrides.is_empty() {
-        config_parameter_overrides(&config)?
-    } else {
-        args.parameter_overrides.clone()
-    };
-    let (parameter_overrides, parameter_files) =
-        parse_parameter_overrides_with_files(&override_items, cwd)
-            .map_err(|e| usage(format!("Invalid value for '--parameter-overrides': {e}")))?;
-
-    let profile = match env.get("SAM_BUILD_MODE") {
-        None | Some("") => Profile::Release,
-        Some(m) if m.eq_ignore_ascii_case("debug") => Profile::Debug,
-        Some(other) => {
-            return Err(usage(format!(
-                "Invalid value for 'mode': invalid choice: {other}. (choose from ['debug'])"
-            )));
-        }
-    };
-    let output = match args
-        .output
-        .clone()
-        .map(Ok)
-        .or_else(|| config.string("output").transpose())
-        .transpose()?
-        .as_deref()
-    {
-        Some(o) if o.eq_ignore_ascii_case("json") => OutputFormat::Json,
-        _ => OutputFormat::Text,
-    };
-
-    let config_beta = config.boolean("beta_features")?;
-    let beta_features = if args.beta_features {
-        Some(true)
-    } else if args.no_beta_features {
-        Some(false)
-    } else {
-        config_beta
-    };
-    let beta_notice = args.beta_features || (!args.no_beta_features && config_beta == Some(true));
+    let region = config.string_or(args.region.as_ref(), "region")?;
+    let (parameter_overrides, parameter_files) = parameter_overrides_of(args, &config, cwd)?;
+    let profile = build_mode(env.get("SAM_BUILD_MODE"))?;
+    let output = output_format(config.string_or(args.output.as_ref(), "output")?.as_deref());
+    let beta = BetaChoice::of(args, config.boolean("beta_features")?);
 
     let settings = Settings {
         cwd: cwd.to_path_buf(),
         template_file,
         template_above,
-        build_dir,
-        build_dir_shown,
-        build_dir_given: paths::to_template_string(&build_dir_raw),
-        cache_dir,
-        base_dir,
+        build_dir: folders.build_dir,
+        build_dir_shown: folders.build_dir_shown,
+        build_dir_given: folders.build_dir_given,
+        cache_dir: folders.cache_dir,
+        base_dir: folders.base_dir,
         resource_id: args.resource_logical_id.clone(),
         exclude,
         parameter_overrides,
@@ -423,9 +314,9 @@ pub(crate) fn resolve_settings_from(
         debug,
         profile,
         output,
-        build_in_source,
-        beta_features,
-        beta_notice,
+        build_in_source: build_in_source.unwrap_or(false),
+        beta_features: beta.features,
+        beta_notice: beta.notice,
         beta_from_env: env.get("SAM_CLI_BETA_FEATURES") == Some("1")
             || env.get("SAM_CLI_BETA_RUST_CARGO_LAMBDA") == Some("1"),
         notices,
@@ -442,9 +333,186 @@ pub(crate) fn resolve_settings_from(
     Ok((settings, config))
 }
 
+const REMOTE_CACHE_WITHOUT_CACHED: &str = "--remote-cache is used together with --cached: without --cached (or cached = true in samconfig.toml) nothing is read from or written to it";
+
+/// Where the config file is looked for: the template's folder with `-t`, else the cwd.
+fn config_dir_of(template_from_cli: Option<&Path>, cwd: &Path) -> PathBuf {
+    template_from_cli
+        .and_then(|t| paths::absolute(t, cwd).parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.to_path_buf())
+}
+
+/// The template to read (`-t`, `SAM_TEMPLATE_FILE`, samconfig, else the one in the cwd) and,
+/// when none was named and the cwd has none, the nearest one in a folder above.
+fn template_location(
+    args: &BuildArgs,
+    env: &Environment,
+    config: &ConfigValues,
+    cwd: &Path,
+) -> Result<(PathBuf, Option<PathBuf>)> {
+    let named = match args
+        .template_file
+        .clone()
+        .or_else(|| env.non_empty("SAM_TEMPLATE_FILE").map(PathBuf::from))
+    {
+        Some(path) => Some(path),
+        None => match config.string("template_file")? {
+            Some(path) => Some(PathBuf::from(path)),
+            None => config.string("template")?.map(PathBuf::from),
+        },
+    };
+    Ok(match named {
+        Some(path) => (paths::absolute(&path, cwd), None),
+        None => (default_template(cwd), template_above(cwd)),
+    })
+}
+
+/// The folders of a build, absolute, from the flags or samconfig.
+#[derive(Debug)]
+struct Folders {
+    build_dir: PathBuf,
+    build_dir_shown: String,
+    build_dir_given: String,
+    cache_dir: PathBuf,
+    base_dir: Option<PathBuf>,
+}
+
+impl Folders {
+    fn resolve(args: &BuildArgs, config: &ConfigValues, cwd: &Path) -> Result<Folders> {
+        let build_dir_given = config
+            .path_or(args.build_dir.as_ref(), "build_dir")?
+            .unwrap_or_else(|| PathBuf::from(".aws-sam/build"));
+        let build_dir = paths::absolute(&build_dir_given, cwd);
+        let cache_dir = config
+            .path_or(args.cache_dir.as_ref(), "cache_dir")?
+            .unwrap_or_else(|| PathBuf::from(".aws-sam/cache"));
+        let base_dir = config.path_or(args.base_dir.as_ref(), "base_dir")?;
+        Ok(Folders {
+            build_dir_shown: paths::to_template_string(&paths::relative(&build_dir, cwd)),
+            build_dir,
+            build_dir_given: paths::to_template_string(&build_dir_given),
+            cache_dir: paths::absolute(&cache_dir, cwd),
+            base_dir: base_dir.map(|b| paths::absolute(&b, cwd)),
+        })
+    }
+}
+
+/// `--remote-cache` (unless `--no-remote-cache`), else samconfig's `remote_cache`.
+fn remote_cache_of(
+    args: &BuildArgs,
+    config: &ConfigValues,
+    cwd: &Path,
+) -> Result<Option<RemoteLocation>> {
+    if args.no_remote_cache {
+        return Ok(None);
+    }
+    let Some(text) = config.string_or(args.remote_cache.as_ref(), "remote_cache")? else {
+        return Ok(None);
+    };
+    RemoteLocation::parse(text.trim(), cwd)
+        .map(Some)
+        .map_err(|e| {
+            let origin = match args.remote_cache {
+                Some(_) => "'--remote-cache'".to_string(),
+                None => format!("'remote_cache' in {}", config.name()),
+            };
+            usage(format!("Invalid value for {origin}: {e}"))
+        })
+}
+
+/// The options passed on to `sam build` for the resources it builds.
+fn pass_through(
+    args: &BuildArgs,
+    config: &ConfigValues,
+    build_in_source: Option<bool>,
+    cwd: &Path,
+) -> Result<SamPassThrough> {
+    Ok(SamPassThrough {
+        profile: config.string_or(args.profile.as_ref(), "profile")?,
+        manifest: config
+            .path_or(args.manifest.as_ref(), "manifest")?
+            .map(|m| paths::absolute(&m, cwd)),
+        build_in_source,
+        use_container: config
+            .flag(args.use_container, args.no_use_container, "use_container")?
+            .unwrap_or(false),
+        container_env_vars: args.container_env_var.clone(),
+        container_env_var_file: args
+            .container_env_var_file
+            .as_ref()
+            .map(|f| paths::absolute(f, cwd)),
+        build_images: args.build_image.clone(),
+        mount_with: args.mount_with.clone(),
+        mount_symlinks: (args.mount_symlinks || args.no_mount_symlinks)
+            .then_some(args.mount_symlinks),
+        use_buildkit: (args.use_buildkit || args.no_use_buildkit).then_some(args.use_buildkit),
+        skip_pull_image: args.skip_pull_image,
+        docker_network: args.docker_network.clone(),
+    })
+}
+
+/// `--parameter-overrides` (else samconfig's) as name → value, with the files they were read from.
+fn parameter_overrides_of(
+    args: &BuildArgs,
+    config: &ConfigValues,
+    cwd: &Path,
+) -> Result<(IndexMap<String, String>, Vec<PathBuf>)> {
+    let items = if args.parameter_overrides.is_empty() {
+        config_parameter_overrides(config)?
+    } else {
+        args.parameter_overrides.clone()
+    };
+    parse_parameter_overrides_with_files(&items, cwd)
+        .map_err(|e| usage(format!("Invalid value for '--parameter-overrides': {e}")))
+}
+
+/// `SAM_BUILD_MODE`: unset or empty for release, `debug` for debug.
+fn build_mode(mode: Option<&str>) -> Result<Profile> {
+    match mode {
+        None | Some("") => Ok(Profile::Release),
+        Some(m) if m.eq_ignore_ascii_case("debug") => Ok(Profile::Debug),
+        Some(other) => Err(usage(format!(
+            "Invalid value for 'mode': invalid choice: {other}. (choose from ['debug'])"
+        ))),
+    }
+}
+
+/// `--output json` (any case) for JSON lines; anything else is text.
+fn output_format(output: Option<&str>) -> OutputFormat {
+    match output {
+        Some(o) if o.eq_ignore_ascii_case("json") => OutputFormat::Json,
+        _ => OutputFormat::Text,
+    }
+}
+
+/// What `--beta-features`/`--no-beta-features` and samconfig's `beta_features` decide.
+#[derive(Debug, PartialEq, Eq)]
+struct BetaChoice {
+    /// `Some(true)` to turn beta features on, `Some(false)` to turn them off.
+    features: Option<bool>,
+    /// Whether SAM's experimental notice is due.
+    notice: bool,
+}
+
+impl BetaChoice {
+    fn of(args: &BuildArgs, config: Option<bool>) -> BetaChoice {
+        let features = if args.beta_features {
+            Some(true)
+        } else if args.no_beta_features {
+            Some(false)
+        } else {
+            config
+        };
+        BetaChoice {
+            features,
+            notice: args.beta_features || (!args.no_beta_features && config == Some(true)),
+        }
+    }
+}
+
 /// `--save-params`: writes the options given on the command line into
 /// `[<env>.build.parameters]` of the config file (created if missing) and the region into
-/// `[<env>.global.parameters]`, as SAM does. Returns the line to log.
+/// `[<env>.global.parameters]`, as SAM does, in one atomic write. Returns the line to log.
 pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<String> {
     let path = settings
         .config_file
@@ -456,7 +524,25 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
             path.display()
         );
     }
-    let text = match std::fs::read_to_string(&path) {
+    let mut document = read_toml_document(&path)?;
+    let saved = saved_params(args, &settings.parameter_overrides);
+    let region = settings.region.as_deref().unwrap_or("us-east-1");
+    let env = settings.config_env.as_str();
+    let shown = put_saved_params(&mut document, &path, env, saved, region)?;
+    store::write_atomically(&path, document.to_string())?;
+    Ok(format!(
+        "Saved parameters to config file '{}' under environment '{env}': {{{}}}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        shown.join(", ")
+    ))
+}
+
+/// The config file as an editable TOML document (empty when it does not exist yet), with a
+/// `version`.
+fn read_toml_document(path: &Path) -> Result<toml_edit::DocumentMut> {
+    let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("Unable to read {}", path.display())),
@@ -467,39 +553,63 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
     if !document.contains_key("version") {
         document.insert("version", toml_edit::value(0.1));
     }
+    Ok(document)
+}
 
-    let mut saved: Vec<(String, toml_edit::Item, String)> = Vec::new();
-    let text_item = |v: &str| (toml_edit::value(v), format!("'{v}'"));
-    let mut put = |key: &str, (item, shown): (toml_edit::Item, String)| {
-        saved.push((key.to_string(), item, shown));
-    };
-    let path_text = |p: &Path| p.to_string_lossy().into_owned();
+/// One option `--save-params` writes: its samconfig key, its TOML value and how SAM's log line
+/// shows it (Python's repr).
+#[derive(Debug)]
+struct SavedParam {
+    key: &'static str,
+    item: toml_edit::Item,
+    shown: String,
+}
+
+impl SavedParam {
+    fn text(key: &'static str, value: &str) -> SavedParam {
+        SavedParam {
+            key,
+            item: toml_edit::value(value),
+            shown: format!("'{value}'"),
+        }
+    }
+
+    fn path(key: &'static str, value: &Path) -> SavedParam {
+        SavedParam::text(key, &value.to_string_lossy())
+    }
+}
+
+/// The options given on the command line, in SAM's order (`parameter_overrides` as parsed).
+fn saved_params(
+    args: &BuildArgs,
+    parameter_overrides: &IndexMap<String, String>,
+) -> Vec<SavedParam> {
+    let mut saved = Vec::new();
     if let Some(t) = &args.template_file {
-        put("template_file", text_item(&path_text(t)));
+        saved.push(SavedParam::path("template_file", t));
     }
     if !args.parameter_overrides.is_empty() {
         let mut table = toml_edit::Table::new();
         let mut shown = Vec::new();
-        for (k, v) in &settings.parameter_overrides {
+        for (k, v) in parameter_overrides {
             table.insert(k, toml_edit::value(v.as_str()));
             shown.push(format!("'{k}': '{v}'"));
         }
-        put(
-            "parameter_overrides",
-            (
-                toml_edit::Item::Table(table),
-                format!("{{{}}}", shown.join(", ")),
-            ),
-        );
+        saved.push(SavedParam {
+            key: "parameter_overrides",
+            item: toml_edit::Item::Table(table),
+            shown: format!("{{{}}}", shown.join(", ")),
+        });
     }
-    for (key, value) in [
+    let folders = [
         ("build_dir", &args.build_dir),
         ("cache_dir", &args.cache_dir),
         ("base_dir", &args.base_dir),
         ("manifest", &args.manifest),
-    ] {
+    ];
+    for (key, value) in folders {
         if let Some(v) = value {
-            put(key, text_item(&path_text(v)));
+            saved.push(SavedParam::path(key, v));
         }
     }
     let flags = [
@@ -517,81 +627,89 @@ pub(crate) fn save_params(args: &BuildArgs, settings: &Settings) -> Result<Strin
     ];
     for (key, on, off) in flags {
         if on || off {
-            put(
+            let shown = if on { "True" } else { "False" };
+            saved.push(SavedParam {
                 key,
-                (
-                    toml_edit::value(on),
-                    if on { "True" } else { "False" }.to_string(),
-                ),
-            );
+                item: toml_edit::value(on),
+                shown: shown.to_string(),
+            });
         }
     }
     if !args.exclude.is_empty() {
-        let mut list = toml_edit::Array::new();
-        for x in &args.exclude {
-            list.push(x.as_str());
-        }
-        let shown: Vec<String> = args.exclude.iter().map(|x| format!("'{x}'")).collect();
-        let shown = if shown.len() == 1 {
-            format!("({},)", shown[0])
-        } else {
-            format!("({})", shown.join(", "))
-        };
-        put("exclude", (toml_edit::value(list), shown));
+        saved.push(SavedParam {
+            key: "exclude",
+            item: toml_edit::value(
+                args.exclude
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<toml_edit::Array>(),
+            ),
+            shown: python_tuple(&args.exclude),
+        });
     }
     if let Some(p) = &args.profile {
-        put("profile", text_item(p));
+        saved.push(SavedParam::text("profile", p));
     }
     if let Some(url) = &args.remote_cache {
-        put("remote_cache", text_item(url));
+        saved.push(SavedParam::text("remote_cache", url));
     }
+    saved
+}
 
-    let region = settings
-        .region
-        .clone()
-        .unwrap_or_else(|| "us-east-1".into());
-    let env = settings.config_env.as_str();
-    let table = |document: &mut toml_edit::DocumentMut, command: &str| -> Result<()> {
-        let env_table = document
-            .entry(env)
-            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
-        let env_table = env_table
-            .as_table_mut()
-            .with_context(|| format!("{}: [{env}] is not a table", path.display()))?;
-        env_table.set_implicit(true);
-        let command_table = env_table
-            .entry(command)
-            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()))
-            .as_table_mut()
-            .with_context(|| format!("{}: [{env}.{command}] is not a table", path.display()))?;
-        command_table.set_implicit(true);
-        command_table
-            .entry("parameters")
-            .or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
-        Ok(())
-    };
-    table(&mut document, "build")?;
-    table(&mut document, "global")?;
+/// Python's repr of a tuple of strings: `('a',)`, `('a', 'b')`.
+fn python_tuple(items: &[String]) -> String {
+    let shown: Vec<String> = items.iter().map(|x| format!("'{x}'")).collect();
+    match shown.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", shown.join(", ")),
+    }
+}
+
+/// Puts `saved` into `[<env>.build.parameters]` and the region into
+/// `[<env>.global.parameters]`, creating the tables; returns the `'key': value` texts to log.
+fn put_saved_params(
+    document: &mut toml_edit::DocumentMut,
+    file: &Path,
+    env: &str,
+    saved: Vec<SavedParam>,
+    region: &str,
+) -> Result<Vec<String>> {
     let mut shown = Vec::new();
-    if let Some(parameters) = document[env]["build"]["parameters"].as_table_mut() {
-        for (key, item, text) in saved {
-            shown.push(format!("'{key}': {text}"));
-            parameters.insert(&key, item);
-        }
+    let build = parameters_table(document, file, env, "build")?;
+    for param in saved {
+        shown.push(format!("'{}': {}", param.key, param.shown));
+        build.insert(param.key, param.item);
     }
-    if let Some(parameters) = document[env]["global"]["parameters"].as_table_mut() {
-        parameters.insert("region", toml_edit::value(region.as_str()));
-    }
+    parameters_table(document, file, env, "global")?.insert("region", toml_edit::value(region));
     shown.push(format!("'region': '{region}'"));
-    std::fs::write(&path, document.to_string())
-        .with_context(|| format!("Unable to write {}", path.display()))?;
-    Ok(format!(
-        "Saved parameters to config file '{}' under environment '{env}': {{{}}}",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        shown.join(", ")
-    ))
+    Ok(shown)
+}
+
+/// `[<env>.<command>.parameters]` of `document`, created (with implicit parents) when missing.
+fn parameters_table<'a>(
+    document: &'a mut toml_edit::DocumentMut,
+    file: &Path,
+    env: &str,
+    command: &str,
+) -> Result<&'a mut dyn toml_edit::TableLike> {
+    let not_a_table = |name: String| anyhow!("{}: [{name}] is not a table", file.display());
+    let env_table = document
+        .entry(env)
+        .or_insert(toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| not_a_table(env.to_string()))?;
+    env_table.set_implicit(true);
+    let command_table = env_table
+        .entry(command)
+        .or_insert(toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| not_a_table(format!("{env}.{command}")))?;
+    command_table.set_implicit(true);
+    command_table
+        .entry("parameters")
+        .or_insert(toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| not_a_table(format!("{env}.{command}.parameters")))
 }
 
 const TEMPLATE_NAMES: [&str; 3] = ["template.yaml", "template.yml", "template.json"];
@@ -933,6 +1051,94 @@ mod tests {
             Some("2")
         );
         assert_eq!(again.region.as_deref(), Some("us-east-1"));
+    }
+
+    #[test]
+    fn saved_params_go_under_the_env_and_keep_the_rest_of_the_file() {
+        let mut document: toml_edit::DocumentMut =
+            "# mine\nversion = 0.1\n\n[dev.deploy.parameters]\nstack_name = \"s\"\n"
+                .parse()
+                .expect("toml");
+        let mut a = args();
+        a.no_cached = true;
+        a.exclude = vec!["A".into(), "B".into()];
+        let saved = saved_params(&a, &IndexMap::new());
+        let file = Path::new("samconfig.toml");
+        let shown =
+            put_saved_params(&mut document, file, "dev", saved, "eu-west-1").expect("saved");
+        assert_eq!(
+            shown,
+            [
+                "'cached': False",
+                "'exclude': ('A', 'B')",
+                "'region': 'eu-west-1'"
+            ]
+        );
+        let text = document.to_string();
+        assert!(
+            text.starts_with(
+                "# mine\nversion = 0.1\n\n[dev.deploy.parameters]\nstack_name = \"s\"\n"
+            )
+        );
+        assert!(
+            text.contains("[dev.build.parameters]\ncached = false\nexclude = [\"A\", \"B\"]\n")
+        );
+        assert!(text.contains("[dev.global.parameters]\nregion = \"eu-west-1\"\n"));
+
+        let mut broken: toml_edit::DocumentMut = "[dev]\nbuild = 1\n".parse().expect("toml");
+        let err = put_saved_params(&mut broken, file, "dev", Vec::new(), "eu-west-1")
+            .expect_err("not a table");
+        assert_eq!(
+            err.to_string(),
+            "samconfig.toml: [dev.build] is not a table"
+        );
+    }
+
+    #[test]
+    fn a_tuple_of_one_is_shown_as_python_shows_it() {
+        assert_eq!(python_tuple(&["A".into()]), "('A',)");
+        assert_eq!(python_tuple(&["A".into(), "B".into()]), "('A', 'B')");
+    }
+
+    #[test]
+    fn beta_flags_beat_samconfig_and_the_notice_follows_an_opt_in() {
+        let choice = |features, notice| BetaChoice { features, notice };
+        assert_eq!(BetaChoice::of(&args(), None), choice(None, false));
+        assert_eq!(
+            BetaChoice::of(&args(), Some(true)),
+            choice(Some(true), true)
+        );
+        assert_eq!(
+            BetaChoice::of(&args(), Some(false)),
+            choice(Some(false), false)
+        );
+        let mut on = args();
+        on.beta_features = true;
+        assert_eq!(BetaChoice::of(&on, Some(false)), choice(Some(true), true));
+        let mut off = args();
+        off.no_beta_features = true;
+        assert_eq!(BetaChoice::of(&off, Some(true)), choice(Some(false), false));
+    }
+
+    #[test]
+    fn flags_beat_samconfig_values() {
+        let config = ConfigValues {
+            file: None,
+            values: serde_yaml::from_str("cached: 'yes'\nregion: eu-west-1\nbuild_dir: out")
+                .expect("yaml"),
+        };
+        assert_eq!(config.flag(false, false, "cached").expect("ok"), Some(true));
+        assert_eq!(config.flag(false, true, "cached").expect("ok"), Some(false));
+        assert_eq!(config.flag(false, false, "parallel").expect("ok"), None);
+        let given = "us-west-2".to_string();
+        let region = config.string_or(Some(&given), "region").expect("ok");
+        assert_eq!(region.as_deref(), Some("us-west-2"));
+        let region = config.string_or(None, "region").expect("ok");
+        assert_eq!(region.as_deref(), Some("eu-west-1"));
+        let dir = config.path_or(None, "build_dir").expect("ok");
+        assert_eq!(dir, Some(PathBuf::from("out")));
+        assert_eq!(output_format(Some("JSON")), OutputFormat::Json);
+        assert_eq!(output_format(Some("text")), OutputFormat::Text);
     }
 
     #[test]
