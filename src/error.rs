@@ -3,6 +3,7 @@
 
 use crate::cargo::CargoError;
 use crate::plan::PlanError;
+use crate::template::TemplateError;
 pub use crate::usage::UsageError;
 
 /// How a run failed, by stage.
@@ -13,7 +14,7 @@ pub enum Failure {
     /// The configuration: samconfig, the environment, the current folder, the beta opt-in.
     Settings(anyhow::Error),
     /// Reading the template and its nested stacks.
-    Template(anyhow::Error),
+    Template(TemplateError),
     /// Choosing and checking the resources to build.
     Plan(PlanError),
     /// The build folder cannot be used or locked.
@@ -64,8 +65,8 @@ impl Failure {
             Failure::Usage(usage) => usage.message.clone(),
             Failure::Plan(e) => e.message.clone(),
             Failure::Cargo(e) => e.to_string(),
+            Failure::Template(e) => e.to_string(),
             Failure::Settings(e)
-            | Failure::Template(e)
             | Failure::BuildDir(e)
             | Failure::Sam(e)
             | Failure::Output(e)

@@ -376,138 +376,156 @@ pub fn check_functions(
     project: &Project,
     selection: &Selection,
 ) -> Result<Vec<CheckedFunction>, PlanError> {
-    let mut checked = Vec::with_capacity(selection.functions.len());
     // SAM reports handler and Architectures problems before building anything, so look at
     // those first for every function, then at the rest.
-    for r in &selection.functions {
-        let f = r.get(project);
-        let file = project.stacks[f.stack].template_file.display();
-        let handler = match &f.handler {
-            Some(Value::String(h)) if !h.is_empty() => h.clone(),
-            Some(v) if is_unresolved(v) => {
-                return Err(PlanError::before_build(unresolved_message(f, "Handler", v)));
-            }
-            _ => {
-                return Err(PlanError::before_build(format!(
-                    "Could not find handler for function: {} (in {file}); set Properties.Handler (for example `Handler: bootstrap`)",
-                    f.full_path
-                )));
-            }
-        };
-        if let Some(arch) = &f.architectures
-            && !matches!(arch, Value::Sequence(items) if items.len() == 1)
-        {
-            return Err(PlanError::before_build(format!(
+    let handlers = selection
+        .functions
+        .iter()
+        .map(|r| {
+            let f = r.get(project);
+            let file = project.stacks[f.stack].template_file.display().to_string();
+            let handler = handler_of(f, &file)?;
+            check_architectures_length(f, &file)?;
+            Ok(handler)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    selection
+        .functions
+        .iter()
+        .zip(handlers)
+        .map(|(r, handler)| check_function(project, *r, handler))
+        .collect()
+}
+
+/// The function's Handler, which must be a non-empty string.
+fn handler_of(f: &Function, file: &str) -> Result<String, PlanError> {
+    match &f.handler {
+        Some(Value::String(h)) if !h.is_empty() => Ok(h.clone()),
+        Some(v) if is_unresolved(v) => {
+            Err(PlanError::before_build(unresolved_message(f, "Handler", v)))
+        }
+        _ => Err(PlanError::before_build(format!(
+            "Could not find handler for function: {} (in {file}); set Properties.Handler (for example `Handler: bootstrap`)",
+            f.full_path
+        ))),
+    }
+}
+
+/// `Architectures`, when given, must be a list of one.
+fn check_architectures_length(f: &Function, file: &str) -> Result<(), PlanError> {
+    match &f.architectures {
+        Some(arch) if !matches!(arch, Value::Sequence(items) if items.len() == 1) => {
+            Err(PlanError::before_build(format!(
                 "Function {} property Architectures should be a list of length 1 (in {file}), for example `Architectures: [arm64]`",
                 f.full_path
-            )));
+            )))
         }
-        checked.push(handler);
+        _ => Ok(()),
     }
+}
 
-    let mut result = Vec::with_capacity(selection.functions.len());
-    for (r, handler) in selection.functions.iter().zip(checked) {
-        let f = r.get(project);
-        let file = project.stacks[f.stack].template_file.display();
-        if !is_safe_path_segment(&f.logical_id) {
-            return Err(PlanError::before_build(format!(
-                "Resource id '{}' in {file} cannot be used as a folder name; logical ids must be letters and digits only",
-                f.logical_id
-            )));
-        }
-        if let Some(v) = f.build_method().filter(|v| is_unresolved(v)) {
-            return Err(PlanError::during_build(unresolved_message(
-                f,
-                "Metadata.BuildMethod",
-                v,
-            )));
-        }
-        if f.package_type != "Zip" {
-            return Err(PlanError::during_build(format!(
-                "{}: PackageType '{}' is not supported by samrs (Rust functions are Zip); use --exclude {} or sam build",
-                f.full_path, f.package_type, f.logical_id
-            )));
-        }
-        let runtime = match &f.runtime {
-            Some(Value::String(rt)) => Runtime::parse(rt).ok_or_else(|| {
-                PlanError::during_build(format!(
-                    "'{rt}' runtime is not supported (function {} in {file}); rust-cargolambda functions use provided.al2023, provided.al2 or provided",
-                    f.full_path
-                ))
-            })?,
-            Some(v) if is_unresolved(v) => {
-                return Err(PlanError::during_build(unresolved_message(f, "Runtime", v)));
-            }
-            None | Some(Value::Null) => {
-                return Err(PlanError::before_build(format!(
-                    "'None' runtime is not supported: function {} in {file} has no Runtime; set Properties.Runtime (or Globals.Function.Runtime) to provided.al2023 or provided.al2",
-                    f.full_path
-                )));
-            }
-            Some(other) => {
-                return Err(PlanError::during_build(format!(
-                    "Function {} in {file}: Runtime must be a string such as provided.al2023 (found {})",
-                    f.full_path,
-                    value_text(other)
-                )));
-            }
-        };
-        if let Some(found) = &f.code_not_a_path {
-            return Err(PlanError::during_build(format!(
-                "Function {} in {file}: {} must be the path of the folder holding the function's Cargo.toml (found {found})",
-                f.full_path,
-                f.kind.code_property(),
-            )));
-        }
-        let architecture = match f.architectures.as_ref().and_then(|a| a.get(0)) {
-            None => Architecture::X86_64,
-            Some(Value::String(a)) if a == "x86_64" => Architecture::X86_64,
-            Some(Value::String(a)) if a == "arm64" => Architecture::Arm64,
-            Some(v) if is_unresolved(v) => {
-                return Err(PlanError::during_build(unresolved_message(
-                    f,
-                    "Architectures",
-                    v,
-                )));
-            }
-            Some(other) => {
-                return Err(PlanError::during_build(format!(
-                    "Architecture {} is not supported (function {} in {file}); use x86_64 or arm64",
-                    value_text(other),
-                    f.full_path
-                )));
-            }
-        };
-        if let Some(text) = scalar_build_properties(&f.metadata) {
-            return Err(PlanError::before_build(format!(
-                "Function {} (in {file}): Metadata.BuildProperties is `{text}`, not a map, and sam build stops on it too ('str' object has no attribute 'get'). Name the binary with `BuildProperties: {{Binary: {text}}}` (Binary on its own line under BuildProperties)",
-                f.full_path
-            )));
-        }
-        let binary = binary_property(
-            f.metadata
-                .get("BuildProperties")
-                .and_then(Value::as_mapping),
-            &f.full_path,
-        )?;
-        let options = cargo_options(
-            f.metadata
-                .get("BuildProperties")
-                .and_then(Value::as_mapping),
-            &f.full_path,
-        )?;
-        result.push(CheckedFunction {
-            function: *r,
-            target: Target {
-                runtime,
-                architecture,
-            },
-            handler,
-            binary,
-            options,
-        });
+/// Checks the rest of one function (its id, BuildMethod, PackageType, Runtime, code path,
+/// architecture and BuildProperties) in SAM's order.
+fn check_function(
+    project: &Project,
+    r: FunctionRef,
+    handler: String,
+) -> Result<CheckedFunction, PlanError> {
+    let f = r.get(project);
+    let file = project.stacks[f.stack].template_file.display().to_string();
+    if !is_safe_path_segment(&f.logical_id) {
+        return Err(PlanError::before_build(format!(
+            "Resource id '{}' in {file} cannot be used as a folder name; logical ids must be letters and digits only",
+            f.logical_id
+        )));
     }
-    Ok(result)
+    if let Some(v) = f.build_method().filter(|v| is_unresolved(v)) {
+        return Err(PlanError::during_build(unresolved_message(
+            f,
+            "Metadata.BuildMethod",
+            v,
+        )));
+    }
+    if f.package_type != "Zip" {
+        return Err(PlanError::during_build(format!(
+            "{}: PackageType '{}' is not supported by samrs (Rust functions are Zip); use --exclude {} or sam build",
+            f.full_path, f.package_type, f.logical_id
+        )));
+    }
+    let runtime = runtime_of(f, &file)?;
+    if let Some(found) = &f.code_not_a_path {
+        return Err(PlanError::during_build(format!(
+            "Function {} in {file}: {} must be the path of the folder holding the function's Cargo.toml (found {found})",
+            f.full_path,
+            f.kind.code_property(),
+        )));
+    }
+    let architecture = architecture_of(f, &file)?;
+    if let Some(text) = scalar_build_properties(&f.metadata) {
+        return Err(PlanError::before_build(format!(
+            "Function {} (in {file}): Metadata.BuildProperties is `{text}`, not a map, and sam build stops on it too ('str' object has no attribute 'get'). Name the binary with `BuildProperties: {{Binary: {text}}}` (Binary on its own line under BuildProperties)",
+            f.full_path
+        )));
+    }
+    let build_properties = build_properties(&f.metadata);
+    Ok(CheckedFunction {
+        function: r,
+        target: Target {
+            runtime,
+            architecture,
+        },
+        handler,
+        binary: binary_property(build_properties, &f.full_path)?,
+        options: cargo_options(build_properties, &f.full_path)?,
+    })
+}
+
+/// `Metadata.BuildProperties` when it is a map.
+fn build_properties(metadata: &Mapping) -> Option<&Mapping> {
+    metadata.get("BuildProperties").and_then(Value::as_mapping)
+}
+
+/// The function's Runtime, one of the `provided` runtimes.
+fn runtime_of(f: &Function, file: &str) -> Result<Runtime, PlanError> {
+    match &f.runtime {
+        Some(Value::String(rt)) => Runtime::parse(rt).ok_or_else(|| {
+            PlanError::during_build(format!(
+                "'{rt}' runtime is not supported (function {} in {file}); rust-cargolambda functions use provided.al2023, provided.al2 or provided",
+                f.full_path
+            ))
+        }),
+        Some(v) if is_unresolved(v) => Err(PlanError::during_build(unresolved_message(
+            f, "Runtime", v,
+        ))),
+        None | Some(Value::Null) => Err(PlanError::before_build(format!(
+            "'None' runtime is not supported: function {} in {file} has no Runtime; set Properties.Runtime (or Globals.Function.Runtime) to provided.al2023 or provided.al2",
+            f.full_path
+        ))),
+        Some(other) => Err(PlanError::during_build(format!(
+            "Function {} in {file}: Runtime must be a string such as provided.al2023 (found {})",
+            f.full_path,
+            value_text(other)
+        ))),
+    }
+}
+
+/// The function's architecture: x86_64 unless `Architectures` names arm64.
+fn architecture_of(f: &Function, file: &str) -> Result<Architecture, PlanError> {
+    match f.architectures.as_ref().and_then(|a| a.get(0)) {
+        None => Ok(Architecture::X86_64),
+        Some(Value::String(a)) if a == "x86_64" => Ok(Architecture::X86_64),
+        Some(Value::String(a)) if a == "arm64" => Ok(Architecture::Arm64),
+        Some(v) if is_unresolved(v) => Err(PlanError::during_build(unresolved_message(
+            f,
+            "Architectures",
+            v,
+        ))),
+        Some(other) => Err(PlanError::during_build(format!(
+            "Architecture {} is not supported (function {} in {file}); use x86_64 or arm64",
+            value_text(other),
+            f.full_path
+        ))),
+    }
 }
 
 /// Metadata keys SAM reads when it builds a function or a layer.
@@ -579,7 +597,7 @@ pub fn metadata_typos(project: &Project, exclude: &[String]) -> Vec<String> {
                 ));
             }
         }
-        if let Some(properties) = metadata.get("BuildProperties").and_then(Value::as_mapping) {
+        if let Some(properties) = build_properties(metadata) {
             for (typo, known) in typos(properties, BUILD_PROPERTY_KEYS) {
                 warnings.push(format!(
                     "{resource}: Metadata.BuildProperties.{typo} (in {file}) is not a key samrs reads, so it is ignored; did you mean Metadata.BuildProperties.{known}?"
@@ -922,75 +940,85 @@ pub fn select_layers(
                 (None, _) => !exclude.contains(&layer.logical_id),
             };
             // Layers of other build methods are sam's (see `sam::plan`).
-            if !wanted || !layer_builds_with_cargo(layer) {
-                continue;
+            if wanted && layer_builds_with_cargo(layer) {
+                let layer_ref = LayerRef { stack: s, index: i };
+                result.push(layer_definition(layer, layer_ref, raw_code_uri)?);
             }
-            if !is_safe_path_segment(&layer.logical_id) {
-                return Err(PlanError::before_build(format!(
-                    "Resource id '{}' cannot be used as a folder name; logical ids must be letters and digits only",
-                    layer.logical_id
-                )));
-            }
-            let properties = layer
-                .metadata
-                .get("BuildProperties")
-                .and_then(Value::as_mapping);
-            let binary = binary_property(properties, &layer.full_path)?;
-            let internal = properties.and_then(|p| p.get("Internal")) == Some(&Value::Bool(true));
-            let compatible_runtimes: Vec<String> = match &layer.compatible_runtimes {
-                Some(Value::Sequence(items)) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let runtime = if compatible_runtimes.iter().any(|r| r == "provided.al2")
-                && !compatible_runtimes
-                    .iter()
-                    .any(|r| r == "provided.al2023" || r == "provided")
-            {
-                Runtime::ProvidedAl2
-            } else {
-                Runtime::ProvidedAl2023
-            };
-            let architecture = match &layer.compatible_architectures {
-                Some(Value::Sequence(items)) => match items.first().and_then(Value::as_str) {
-                    None | Some("x86_64") => Architecture::X86_64,
-                    Some("arm64") => Architecture::Arm64,
-                    Some(other) => {
-                        return Err(PlanError::during_build(format!(
-                            "Architecture {other} is not supported (layer {}); use x86_64 or arm64",
-                            layer.full_path
-                        )));
-                    }
-                },
-                _ => Architecture::X86_64,
-            };
-            let options = cargo_options(properties, &layer.full_path)?;
-            result.push(LayerDefinition {
-                uuid: String::new(),
-                layer: LayerRef { stack: s, index: i },
-                code_uri: if raw_code_uri {
-                    layer.content_uri.clone()
-                } else {
-                    layer.content_dir.to_string_lossy().into_owned()
-                },
-                code_dir: layer.content_dir.clone(),
-                target: Target {
-                    runtime,
-                    architecture,
-                },
-                binary,
-                internal,
-                options,
-                compatible_runtimes,
-                metadata: definition_metadata(&layer.metadata),
-                source_hash: String::new(),
-                cache: CacheVerdict::Off,
-            });
         }
     }
     Ok(result)
+}
+
+/// The build definition of a Rust layer, checked.
+fn layer_definition(
+    layer: &Layer,
+    layer_ref: LayerRef,
+    raw_code_uri: bool,
+) -> Result<LayerDefinition, PlanError> {
+    if !is_safe_path_segment(&layer.logical_id) {
+        return Err(PlanError::before_build(format!(
+            "Resource id '{}' cannot be used as a folder name; logical ids must be letters and digits only",
+            layer.logical_id
+        )));
+    }
+    let properties = build_properties(&layer.metadata);
+    let binary = binary_property(properties, &layer.full_path)?;
+    let internal = properties.and_then(|p| p.get("Internal")) == Some(&Value::Bool(true));
+    let compatible_runtimes: Vec<String> = match &layer.compatible_runtimes {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let target = Target {
+        runtime: layer_runtime(&compatible_runtimes),
+        architecture: layer_architecture(layer)?,
+    };
+    Ok(LayerDefinition {
+        uuid: String::new(),
+        layer: layer_ref,
+        code_uri: if raw_code_uri {
+            layer.content_uri.clone()
+        } else {
+            layer.content_dir.to_string_lossy().into_owned()
+        },
+        code_dir: layer.content_dir.clone(),
+        target,
+        binary,
+        internal,
+        options: cargo_options(properties, &layer.full_path)?,
+        compatible_runtimes,
+        metadata: definition_metadata(&layer.metadata),
+        source_hash: String::new(),
+        cache: CacheVerdict::Off,
+    })
+}
+
+/// A layer is built for provided.al2 only when its CompatibleRuntimes name provided.al2 and
+/// not provided.al2023 or provided; otherwise for provided.al2023.
+fn layer_runtime(compatible_runtimes: &[String]) -> Runtime {
+    let names = |name: &str| compatible_runtimes.iter().any(|r| r == name);
+    if names("provided.al2") && !names("provided.al2023") && !names("provided") {
+        Runtime::ProvidedAl2
+    } else {
+        Runtime::ProvidedAl2023
+    }
+}
+
+/// The first of the layer's CompatibleArchitectures (x86_64 when none).
+fn layer_architecture(layer: &Layer) -> Result<Architecture, PlanError> {
+    let Some(Value::Sequence(items)) = &layer.compatible_architectures else {
+        return Ok(Architecture::X86_64);
+    };
+    match items.first().and_then(Value::as_str) {
+        None | Some("x86_64") => Ok(Architecture::X86_64),
+        Some("arm64") => Ok(Architecture::Arm64),
+        Some(other) => Err(PlanError::during_build(format!(
+            "Architecture {other} is not supported (layer {}); use x86_64 or arm64",
+            layer.full_path
+        ))),
+    }
 }
 
 /// What a built binary is for.
@@ -1088,46 +1116,8 @@ pub fn plan_cargo_builds(
     packages: &BTreeMap<PathBuf, PackageInfo>,
     profile: Profile,
 ) -> Result<Vec<CargoBuild>, PlanError> {
-    struct Need<'a> {
-        artifact: Artifact,
-        dir: &'a PathBuf,
-        target: Target,
-        options: &'a CargoOptions,
-        extension: Option<bool>,
-        binary: &'a Option<String>,
-        name: &'a str,
-    }
-    let needs = definitions
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.cache != CacheVerdict::Hit)
-        .map(|(i, d)| Need {
-            artifact: Artifact::Function(i),
-            dir: &d.code_dir,
-            target: d.target,
-            options: &d.options,
-            extension: None,
-            binary: &d.binary,
-            name: &d.functions[0].get(project).full_path,
-        })
-        .chain(
-            layers
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.cache != CacheVerdict::Hit)
-                .map(|(i, l)| Need {
-                    artifact: Artifact::Layer(i),
-                    dir: &l.code_dir,
-                    target: l.target,
-                    options: &l.options,
-                    extension: Some(l.internal),
-                    binary: &l.binary,
-                    name: &l.layer.get(project).full_path,
-                }),
-        );
-
     let mut builds: Vec<CargoBuild> = Vec::new();
-    for need in needs {
+    for need in binaries_to_build(project, definitions, layers) {
         let package = packages.get(need.dir).ok_or_else(|| {
             PlanError::during_build(format!(
                 "{}: no Cargo package at {} (CodeUri must be the folder of a Cargo.toml with a [package])",
@@ -1144,32 +1134,14 @@ pub fn plan_cargo_builds(
                 features: &need.options.features,
             },
         )?;
-        let existing = builds.iter_mut().find(|b| {
-            b.dir == *need.dir
-                && b.target == need.target
-                && b.options == *need.options
-                && b.extension == need.extension
-        });
-        let build = match existing {
-            Some(build) => build,
+        let index = match builds.iter().position(|b| need.shares_run_with(b)) {
+            Some(index) => index,
             None => {
-                builds.push(CargoBuild {
-                    dir: need.dir.clone(),
-                    package: package.name.clone(),
-                    virtual_root: package.virtual_root,
-                    packages: Vec::new(),
-                    workspace_root: package.workspace_root.clone(),
-                    target: need.target,
-                    profile,
-                    options: need.options.clone(),
-                    extension: need.extension,
-                    bins: Vec::new(),
-                    target_directory: package.target_directory.clone(),
-                    outputs: Vec::new(),
-                });
-                builds.last_mut().expect("just pushed")
+                builds.push(need.new_build(package, profile));
+                builds.len() - 1
             }
         };
+        let build = &mut builds[index];
         if !build.bins.contains(&bin) {
             build.bins.push(bin.clone());
         }
@@ -1177,6 +1149,83 @@ pub fn plan_cargo_builds(
     }
     separate_glibc_flavours(&mut builds);
     Ok(builds)
+}
+
+/// One binary cargo has to build: for a function's build definition or a layer.
+struct BinaryNeed<'a> {
+    artifact: Artifact,
+    dir: &'a PathBuf,
+    target: Target,
+    options: &'a CargoOptions,
+    /// `Some(internal)` for a layer (built as an extension), `None` for a function.
+    extension: Option<bool>,
+    binary: &'a Option<String>,
+    name: &'a str,
+}
+
+impl BinaryNeed<'_> {
+    /// Whether `build` is the cargo run this binary joins: same package folder, target,
+    /// options and kind.
+    fn shares_run_with(&self, build: &CargoBuild) -> bool {
+        build.dir == *self.dir
+            && build.target == self.target
+            && build.options == *self.options
+            && build.extension == self.extension
+    }
+
+    /// A cargo run of `package` for this binary's target and options, with no bins yet.
+    fn new_build(&self, package: &PackageInfo, profile: Profile) -> CargoBuild {
+        CargoBuild {
+            dir: self.dir.clone(),
+            package: package.name.clone(),
+            virtual_root: package.virtual_root,
+            packages: Vec::new(),
+            workspace_root: package.workspace_root.clone(),
+            target: self.target,
+            profile,
+            options: self.options.clone(),
+            extension: self.extension,
+            bins: Vec::new(),
+            target_directory: package.target_directory.clone(),
+            outputs: Vec::new(),
+        }
+    }
+}
+
+/// The binaries of the function definitions and layers the cache does not hold, functions
+/// first.
+fn binaries_to_build<'a>(
+    project: &'a Project,
+    definitions: &'a [BuildDefinition],
+    layers: &'a [LayerDefinition],
+) -> impl Iterator<Item = BinaryNeed<'a>> {
+    let functions = definitions
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.cache != CacheVerdict::Hit)
+        .map(|(i, d)| BinaryNeed {
+            artifact: Artifact::Function(i),
+            dir: &d.code_dir,
+            target: d.target,
+            options: &d.options,
+            extension: None,
+            binary: &d.binary,
+            name: &d.functions[0].get(project).full_path,
+        });
+    let layers = layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.cache != CacheVerdict::Hit)
+        .map(|(i, l)| BinaryNeed {
+            artifact: Artifact::Layer(i),
+            dir: &l.code_dir,
+            target: l.target,
+            options: &l.options,
+            extension: Some(l.internal),
+            binary: &l.binary,
+            name: &l.layer.get(project).full_path,
+        });
+    functions.chain(layers)
 }
 
 /// Groups of builds (indices) that could share one cargo run: members of one workspace with the
@@ -1545,29 +1594,11 @@ impl<'a> BuildPlan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{ProjectOptions, load::read_template, load_project_with};
-    use indexmap::IndexMap;
+    use crate::template::stacks::load_project_in_memory;
     use std::path::Path;
 
     fn project(templates: &[(&str, &str)]) -> Project {
-        let files: BTreeMap<PathBuf, String> = templates
-            .iter()
-            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
-            .collect();
-        let options = ProjectOptions {
-            template_file: PathBuf::from(templates[0].0),
-            base_dir: None,
-            parameter_overrides: IndexMap::new(),
-            region: None,
-            template_above: None,
-        };
-        load_project_with(&options, &|path: &Path| {
-            let text = files
-                .get(path)
-                .ok_or_else(|| anyhow::anyhow!("Template file not found at {}", path.display()))?;
-            read_template(text, &path.display().to_string(), false)
-        })
-        .expect("template loads")
+        load_project_in_memory(templates).expect("template loads")
     }
 
     fn rust_fn(id: &str, code: &str, binary: &str, runtime: &str, arch: &str) -> String {

@@ -388,7 +388,7 @@ fn events(value: Option<&Value>) -> Vec<ApiEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::load::read_template;
+    use crate::template::load::read_template_at;
     use crate::template::{ProjectOptions, load_project_with};
     use std::path::Path;
 
@@ -405,7 +405,7 @@ mod tests {
         };
         let text = text.to_string();
         load_project_with(&options, &move |path: &Path| {
-            read_template(&text, &path.display().to_string(), false)
+            read_template_at(&text, path, false)
         })
         .expect("loads")
     }

@@ -392,30 +392,11 @@ pub(crate) fn parameters_yaml(overrides: &indexmap::IndexMap<String, String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{ProjectOptions, load::read_template, load_project_with};
-    use indexmap::IndexMap;
+    use crate::template::stacks::load_project_in_memory;
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
 
     fn project(templates: &[(&str, &str)]) -> Project {
-        let files: BTreeMap<PathBuf, String> = templates
-            .iter()
-            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
-            .collect();
-        let options = ProjectOptions {
-            template_file: PathBuf::from(templates[0].0),
-            base_dir: None,
-            parameter_overrides: IndexMap::new(),
-            region: None,
-            template_above: None,
-        };
-        load_project_with(&options, &|path: &Path| {
-            let text = files
-                .get(path)
-                .ok_or_else(|| anyhow::anyhow!("no file {}", path.display()))?;
-            read_template(text, &path.display().to_string(), false)
-        })
-        .expect("template loads")
+        load_project_in_memory(templates).expect("template loads")
     }
 
     const MIXED: &str = "Resources:

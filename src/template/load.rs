@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use serde_yaml::{Mapping, Value};
 
 use super::duplicates::read_lenient;
+use super::error::TemplateError;
 
 /// A parsed template and what the user should hear about how it was read.
 #[derive(Debug, Clone)]
@@ -18,21 +19,27 @@ pub struct Parsed {
 }
 
 /// Reads and parses the template at `path` into its long-form document.
-pub fn load_template_file(path: &Path) -> Result<Parsed> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("Unable to read template {}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow!(
-            "Failed to parse template: {} is not valid UTF-8 (invalid byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
+pub fn load_template_file(path: &Path) -> Result<Parsed, TemplateError> {
+    let bytes = std::fs::read(path).map_err(|error| TemplateError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| TemplateError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
     })?;
     let json_file = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    read_template(&text, &path.display().to_string(), json_file)
-        .with_context(|| format!("Failed to parse template {}", path.display()))
+    read_template_at(&text, path, json_file)
+}
+
+/// [`read_template`] for the template at `path`, failing with the template stage's error.
+pub fn read_template_at(text: &str, path: &Path, json_file: bool) -> Result<Parsed, TemplateError> {
+    read_template(text, &path.display().to_string(), json_file).map_err(|e| TemplateError::Parse {
+        path: path.to_path_buf(),
+        problem: format!("{e:#}"),
+    })
 }
 
 /// Parses template text: JSON when it is JSON, otherwise YAML.

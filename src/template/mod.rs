@@ -2,12 +2,14 @@
 //! functions and layers `sam build` would build. The result is plain data (`Project`).
 
 pub mod duplicates;
+pub mod error;
 pub mod globals;
 pub mod intrinsics;
 pub mod load;
 pub mod model;
 pub mod stacks;
 
+pub use error::TemplateError;
 pub use model::{
     Architecture, Function, FunctionKind, Layer, LayerKind, Project, RemoteStack, SkipReason, Stack,
 };
