@@ -410,37 +410,73 @@ pub(crate) fn response(
     proxy_response(route, request, &map).map_err(fail)
 }
 
+/// The HTTP response a function's proxy response map stands for, checked as API Gateway
+/// checks it (REST APIs refuse unknown keys).
 fn proxy_response(
     route: &Route,
     request: &HttpRequest,
     map: &Map<String, Value>,
 ) -> Result<HttpResponse, String> {
-    let malformed = |what: &str| format!("Malformed Lambda proxy response: {what}");
     if route.kind == ApiKind::Rest {
-        const KEYS: &[&str] = &[
-            "statusCode",
-            "headers",
-            "multiValueHeaders",
-            "body",
-            "isBase64Encoded",
-            "base64Encoded",
-        ];
-        if let Some(extra) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(malformed(&format!(
-                "unexpected key '{extra}' (REST APIs accept {})",
-                KEYS[..5].join(", ")
-            )));
-        }
+        check_rest_keys(map)?;
     }
-    let status = match map.get("statusCode") {
+    let status = status_code(map)?;
+    let mut headers = response_headers(route, map)?;
+    let body = response_body(route, request, map)?;
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn malformed(what: &str) -> String {
+    format!("Malformed Lambda proxy response: {what}")
+}
+
+/// A REST API's proxy response holds only the keys API Gateway knows.
+fn check_rest_keys(map: &Map<String, Value>) -> Result<(), String> {
+    const KEYS: &[&str] = &[
+        "statusCode",
+        "headers",
+        "multiValueHeaders",
+        "body",
+        "isBase64Encoded",
+        "base64Encoded",
+    ];
+    match map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        Some(extra) => Err(malformed(&format!(
+            "unexpected key '{extra}' (REST APIs accept {})",
+            KEYS[..5].join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `statusCode`: an HTTP status, as a number or a string.
+fn status_code(map: &Map<String, Value>) -> Result<u16, String> {
+    match map.get("statusCode") {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
         _ => None,
     }
     .and_then(|s| u16::try_from(s).ok())
     .filter(|s| (100..=599).contains(s))
-    .ok_or_else(|| malformed("statusCode must be an HTTP status number"))?;
+    .ok_or_else(|| malformed("statusCode must be an HTTP status number"))
+}
 
+/// `headers`, then (payload 1.0) `multiValueHeaders` replacing headers of the same name, or
+/// (payload 2.0) `cookies` as `set-cookie` headers.
+fn response_headers(
+    route: &Route,
+    map: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, String> {
     let mut headers: Vec<(String, String)> = Vec::new();
     if let Some(given) = map.get("headers").filter(|v| !v.is_null()) {
         let Value::Object(given) = given else {
@@ -476,12 +512,19 @@ fn proxy_response(
     if !route.payload_v1
         && let Some(Value::Array(cookies)) = map.get("cookies")
     {
-        for cookie in cookies {
-            if let Some(cookie) = scalar(cookie) {
-                headers.push(("set-cookie".into(), cookie));
-            }
-        }
+        let cookies = cookies.iter().filter_map(scalar);
+        headers.extend(cookies.map(|cookie| ("set-cookie".to_string(), cookie)));
     }
+    Ok(headers)
+}
+
+/// `body`, base64-decoded when `isBase64Encoded` and the API treats the response as binary
+/// (HTTP APIs always; REST APIs when the request accepts one of the binary media types).
+fn response_body(
+    route: &Route,
+    request: &HttpRequest,
+    map: &Map<String, Value>,
+) -> Result<Vec<u8>, String> {
     let base64 = match map
         .get("isBase64Encoded")
         .or_else(|| map.get("base64Encoded"))
@@ -515,24 +558,13 @@ fn proxy_response(
                 })
             }
         };
-    let body = if decode {
+    if decode {
         STANDARD
             .decode(body.trim())
-            .map_err(|_| malformed("isBase64Encoded is true but body is not base64"))?
+            .map_err(|_| malformed("isBase64Encoded is true but body is not base64"))
     } else {
-        body.into_bytes()
-    };
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-    {
-        headers.push(("content-type".into(), "application/json".into()));
+        Ok(body.into_bytes())
     }
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
 }
 
 fn scalar(value: &Value) -> Option<String> {

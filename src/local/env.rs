@@ -129,35 +129,67 @@ pub(crate) fn function_environment(
     log_stream: &str,
     shared: &Shared,
 ) -> (Vec<(String, String)>, Vec<String>) {
-    let mut warnings = Vec::new();
-    let entry = shared.env_vars.and_then(|file| {
-        [
-            Some(function.logical_id.as_str()),
-            function.function_name.as_deref(),
-            Some(function.full_path.as_str()),
-        ]
+    let entry = shared
+        .env_vars
+        .and_then(|file| env_vars_entry(function, file));
+    let mut warnings: Vec<String> = entry
+        .and_then(|entry| undeclared_warning(function, entry))
         .into_iter()
-        .flatten()
-        .find_map(|id| file.functions.get(id).filter(|vars| !vars.is_empty()))
-    });
-    if let Some(entry) = entry {
-        let undeclared: Vec<&str> = entry
-            .keys()
-            .filter(|k| !function.variables.iter().any(|v| &v.name == *k))
-            .map(String::as_str)
-            .collect();
-        if !undeclared.is_empty() {
-            warnings.push(format!(
-                "--env-vars: {} not declared in {}'s Environment.Variables, so not set (as in SAM); declare {} in the template to set {}",
-                undeclared.join(", "),
-                function.logical_id,
-                if undeclared.len() == 1 { "it" } else { "them" },
-                if undeclared.len() == 1 { "it" } else { "them" },
-            ));
-        }
+        .collect();
+    let mut env = declared_variables(function, entry, shared, &mut warnings);
+    for (key, value) in lambda_variables(function, task_root, log_stream, shared) {
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value));
     }
+    (env, warnings)
+}
 
-    let mut env: Vec<(String, String)> = Vec::new();
+/// The `--env-vars` entry of the function: by logical id, FunctionName or full path (an empty
+/// one does not count).
+fn env_vars_entry<'a>(
+    function: &LocalFunction,
+    file: &'a EnvVarsFile,
+) -> Option<&'a IndexMap<String, String>> {
+    [
+        Some(function.logical_id.as_str()),
+        function.function_name.as_deref(),
+        Some(function.full_path.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|id| file.functions.get(id).filter(|vars| !vars.is_empty()))
+}
+
+/// A warning naming the variables of the function's `--env-vars` entry that the template does
+/// not declare (SAM sets only declared ones).
+fn undeclared_warning(
+    function: &LocalFunction,
+    entry: &IndexMap<String, String>,
+) -> Option<String> {
+    let undeclared: Vec<&str> = entry
+        .keys()
+        .filter(|k| !function.variables.iter().any(|v| &v.name == *k))
+        .map(String::as_str)
+        .collect();
+    let them = if undeclared.len() == 1 { "it" } else { "them" };
+    (!undeclared.is_empty()).then(|| {
+        format!(
+            "--env-vars: {} not declared in {}'s Environment.Variables, so not set (as in SAM); declare {them} in the template to set {them}",
+            undeclared.join(", "),
+            function.logical_id,
+        )
+    })
+}
+
+/// The template's variables with SAM's precedence: the function's `--env-vars` entry, then
+/// `Parameters`, then this shell, then the template's value.
+fn declared_variables(
+    function: &LocalFunction,
+    entry: Option<&IndexMap<String, String>>,
+    shared: &Shared,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mut env = Vec::new();
     for variable in &function.variables {
         let value = entry
             .and_then(|e| e.get(&variable.name))
@@ -182,7 +214,17 @@ pub(crate) fn function_environment(
         };
         env.push((variable.name.clone(), value));
     }
+    env
+}
 
+/// The variables Lambda sets itself, and the credentials: this shell's keys, else its
+/// profile, else SAM's stand-ins. They win over the template's.
+fn lambda_variables<'a>(
+    function: &LocalFunction,
+    task_root: &Path,
+    log_stream: &str,
+    shared: &Shared<'a>,
+) -> Vec<(&'a str, String)> {
     let task_root = task_root.to_string_lossy().into_owned();
     let name = function.lambda_name();
     let mut lambda = vec![
@@ -220,31 +262,20 @@ pub(crate) fn function_environment(
     if let Some(level) = &function.log_level {
         lambda.push(("AWS_LAMBDA_LOG_LEVEL", level.clone()));
     }
-    let credentials = &shared.credentials;
-    if !credentials.keys.is_empty() {
-        lambda.extend(
-            credentials
-                .keys
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone())),
-        );
-    } else if !credentials.profile.is_empty() {
-        lambda.extend(
-            credentials
-                .profile
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone())),
-        );
+    let credentials = shared.credentials;
+    let given = if credentials.keys.is_empty() {
+        &credentials.profile
     } else {
+        &credentials.keys
+    };
+    if given.is_empty() {
         // SAM's stand-ins, so SDK calls fail fast instead of searching for credentials.
         lambda.push(("AWS_ACCESS_KEY_ID", "defaultkey".to_string()));
         lambda.push(("AWS_SECRET_ACCESS_KEY", "defaultsecret".to_string()));
+    } else {
+        lambda.extend(given.iter().map(|(k, v)| (k.as_str(), v.clone())));
     }
-    for (key, value) in lambda {
-        env.retain(|(k, _)| k != key);
-        env.push((key.to_string(), value));
-    }
-    (env, warnings)
+    lambda
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::cargo::messages::{Tally, diagnostics, with_progress_bar};
 use crate::cargo::process::{Stream, describe_command, describe_status, run_streaming};
 use crate::cargo::read_packages;
-use crate::plan::{Profile, Selection, check_functions};
+use crate::plan::{CargoOptions, PackageInfo, Profile, Selection, check_functions};
 use crate::settings::Settings;
 use crate::template::{Architecture, Project};
 use crate::ui::Ui;
@@ -59,43 +59,9 @@ pub(crate) fn host_build(
             function.code_dir.display()
         )
     })?;
-    let bin = match &checked.binary {
-        Some(bin) => bin.clone(),
-        None => {
-            let plain: Vec<&str> = package
-                .bins
-                .iter()
-                .filter(|b| b.features_off.is_empty())
-                .map(|b| b.name.as_str())
-                .collect();
-            match plain.as_slice() {
-                [only] => (*only).to_string(),
-                bins => bail!(
-                    "{}: package {} has {} bins; name one with Metadata.BuildProperties.Binary",
-                    function.full_path,
-                    package.name,
-                    bins.len()
-                ),
-            }
-        }
-    };
-    let mut command = Command::new("cargo");
-    command
-        .current_dir(&function.code_dir)
-        .args(["build", "--message-format=json-render-diagnostics"]);
-    match (&checked.options.profile, settings.profile) {
-        (Some(name), _) => {
-            command.args(["--profile", name]);
-        }
-        (None, Profile::Release) => {
-            command.arg("--release");
-        }
-        (None, Profile::Debug) => {}
-    }
-    if !checked.options.features.is_empty() {
-        command.args(["--features", &checked.options.features.join(",")]);
-    }
-    command.args(["--bin", &bin]);
+    let bin = host_bin(&function.full_path, checked.binary.as_ref(), package)?;
+    let mut command =
+        host_cargo_command(&function.code_dir, &checked.options, settings.profile, &bin);
     with_progress_bar(&mut command);
     ui.log(&format!(
         "Building {} for this machine ({}): its {} bootstrap cannot run here",
@@ -130,6 +96,51 @@ pub(crate) fn host_build(
             function.logical_id
         )
     })
+}
+
+/// The bin to build: BuildProperties' Binary, else the package's only bin that needs no
+/// feature.
+fn host_bin(resource: &str, binary: Option<&String>, package: &PackageInfo) -> Result<String> {
+    if let Some(bin) = binary {
+        return Ok(bin.clone());
+    }
+    let plain: Vec<&str> = package
+        .bins
+        .iter()
+        .filter(|b| b.features_off.is_empty())
+        .map(|b| b.name.as_str())
+        .collect();
+    match plain.as_slice() {
+        [only] => Ok((*only).to_string()),
+        bins => bail!(
+            "{resource}: package {} has {} bins; name one with Metadata.BuildProperties.Binary",
+            package.name,
+            bins.len()
+        ),
+    }
+}
+
+/// `cargo build --bin <bin>` in the package folder with the function's profile and features,
+/// reporting in JSON.
+fn host_cargo_command(dir: &Path, options: &CargoOptions, profile: Profile, bin: &str) -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .current_dir(dir)
+        .args(["build", "--message-format=json-render-diagnostics"]);
+    match (&options.profile, profile) {
+        (Some(name), _) => {
+            command.args(["--profile", name]);
+        }
+        (None, Profile::Release) => {
+            command.arg("--release");
+        }
+        (None, Profile::Debug) => {}
+    }
+    if !options.features.is_empty() {
+        command.args(["--features", &options.features.join(",")]);
+    }
+    command.args(["--bin", bin]);
+    command
 }
 
 /// The executable cargo reported for `bin` in its JSON messages.
@@ -167,6 +178,46 @@ mod tests {
             Some(PathBuf::from("/t/release/tiny"))
         );
         assert_eq!(executable(&lines, "other"), None);
+    }
+
+    #[test]
+    fn the_host_build_takes_the_function_profile_and_features() {
+        let options = CargoOptions {
+            features: vec!["a".into(), "b".into()],
+            profile: None,
+            flags: Vec::new(),
+        };
+        let command = host_cargo_command(Path::new("/p"), &options, Profile::Release, "tiny");
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(
+            args,
+            [
+                "build",
+                "--message-format=json-render-diagnostics",
+                "--release",
+                "--features",
+                "a,b",
+                "--bin",
+                "tiny"
+            ]
+        );
+        let named = CargoOptions {
+            profile: Some("fast".into()),
+            ..CargoOptions::default()
+        };
+        let command = host_cargo_command(Path::new("/p"), &named, Profile::Debug, "tiny");
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(
+            args,
+            [
+                "build",
+                "--message-format=json-render-diagnostics",
+                "--profile",
+                "fast",
+                "--bin",
+                "tiny"
+            ]
+        );
     }
 
     #[test]

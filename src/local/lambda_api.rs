@@ -54,10 +54,7 @@ pub(crate) async fn start_lambda(session: &Session<'_>, ui: &Ui) -> Result<()> {
         .zip(session.runnables)
         .map(|(f, r)| Target {
             function: f.clone(),
-            unavailable: match r {
-                Some(Runnable::No(reason)) => Some(reason.clone()),
-                _ => None,
-            },
+            unavailable: Runnable::unavailable(r.as_ref()),
         })
         .collect();
     for target in &targets {
@@ -117,50 +114,16 @@ async fn handle(
     to_hyper(response)
 }
 
+/// Answers one Invoke API request: finds the function, reads the event and runs it
+/// (synchronously, as an `Event` in the background, or not at all for a `DryRun`).
 async fn invoke(state: &LambdaState, request: &HttpRequest) -> HttpResponse {
-    let name = request
-        .raw_path
-        .strip_prefix("/2015-03-31/functions/")
-        .and_then(|rest| rest.strip_suffix("/invocations"))
-        .map(percent_decode);
-    let (Some(name), "POST") = (name, request.method.as_str()) else {
-        return error(
-            404,
-            "UnknownOperationException",
-            &format!(
-                "{} {} is not a Lambda Invoke API path; POST /2015-03-31/functions/<name>/invocations",
-                request.method, request.raw_path
-            ),
-        );
+    let (name, qualifier) = match invoke_path(request) {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    let qualifier = request
-        .raw_query
-        .split('&')
-        .find_map(|p| p.strip_prefix("Qualifier="))
-        .map(percent_decode);
-    let not_found = || {
-        error(
-            404,
-            "ResourceNotFoundException",
-            &format!(
-                "Function not found: arn:aws:lambda:{}:123456789012:function:{name}{}",
-                state.region,
-                qualifier
-                    .as_deref()
-                    .map(|q| format!(":{q}"))
-                    .unwrap_or_default()
-            ),
-        )
-    };
-    if qualifier.as_deref().is_some_and(|q| q != "$LATEST") {
-        return not_found();
-    }
-    let Some(index) = state
-        .targets
-        .iter()
-        .position(|t| t.function.answers_to(&name))
-    else {
-        return not_found();
+    let index = match find_target(state, &name, qualifier.as_deref()) {
+        Ok(index) => index,
+        Err(response) => return response,
     };
     let target = &state.targets[index];
     let Some(pool) = state.engine.pools[index].clone() else {
@@ -177,40 +140,12 @@ async fn invoke(state: &LambdaState, request: &HttpRequest) -> HttpResponse {
             ),
         );
     };
-    let payload = if request.body.iter().all(u8::is_ascii_whitespace) {
-        Bytes::from_static(b"{}")
-    } else if let Err(e) = serde_json::from_slice::<serde_json::Value>(&request.body) {
-        return error(
-            400,
-            "InvalidRequestContentException",
-            &format!("Could not parse request body into json: {e}"),
-        );
-    } else {
-        Bytes::from(request.body.clone())
+    let invocation = match invocation_of(request) {
+        Ok(invocation) => invocation,
+        Err(response) => return response,
     };
-    let header = |name: &str| {
-        request
-            .headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let client_context = header("x-amz-client-context")
-        .and_then(|c| STANDARD.decode(c.trim()).ok())
-        .map(|c| String::from_utf8_lossy(&c).into_owned());
-    let invocation = Invocation {
-        payload,
-        client_context,
-        cognito_identity: None,
-    };
-    match header("x-amz-invocation-type").as_deref() {
-        Some("DryRun") => {
-            return HttpResponse {
-                status: 204,
-                headers: Vec::new(),
-                body: Vec::new(),
-            };
-        }
+    match first_header(request, "x-amz-invocation-type") {
+        Some("DryRun") => return empty_response(204),
         Some("Event") => {
             let logs = state.logs.clone();
             let id = target.function.logical_id.clone();
@@ -223,11 +158,7 @@ async fn invoke(state: &LambdaState, request: &HttpRequest) -> HttpResponse {
                     ));
                 }
             });
-            return HttpResponse {
-                status: 202,
-                headers: Vec::new(),
-                body: Vec::new(),
-            };
+            return empty_response(202);
         }
         _ => {}
     }
@@ -244,5 +175,145 @@ async fn invoke(state: &LambdaState, request: &HttpRequest) -> HttpResponse {
         status: 200,
         headers,
         body: outcome.payload().to_vec(),
+    }
+}
+
+/// The function name and `Qualifier` of an Invoke API request; the 404 for any other request.
+fn invoke_path(request: &HttpRequest) -> Result<(String, Option<String>), HttpResponse> {
+    let name = request
+        .raw_path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .map(percent_decode);
+    let (Some(name), "POST") = (name, request.method.as_str()) else {
+        return Err(error(
+            404,
+            "UnknownOperationException",
+            &format!(
+                "{} {} is not a Lambda Invoke API path; POST /2015-03-31/functions/<name>/invocations",
+                request.method, request.raw_path
+            ),
+        ));
+    };
+    let qualifier = request
+        .raw_query
+        .split('&')
+        .find_map(|p| p.strip_prefix("Qualifier="))
+        .map(percent_decode);
+    Ok((name, qualifier))
+}
+
+/// The index of the function `name` (a name or an ARN) answers to; only `$LATEST` exists here.
+fn find_target(
+    state: &LambdaState,
+    name: &str,
+    qualifier: Option<&str>,
+) -> Result<usize, HttpResponse> {
+    let latest = qualifier.is_none_or(|q| q == "$LATEST");
+    let found = state
+        .targets
+        .iter()
+        .position(|t| t.function.answers_to(name));
+    match found {
+        Some(index) if latest => Ok(index),
+        _ => Err(error(
+            404,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: arn:aws:lambda:{}:123456789012:function:{name}{}",
+                state.region,
+                qualifier.map(|q| format!(":{q}")).unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// The event (an empty body is `{}`; anything else must be JSON, else Lambda's 400) and the
+/// client context (base64 in `X-Amz-Client-Context`) of a request.
+fn invocation_of(request: &HttpRequest) -> Result<Invocation, HttpResponse> {
+    let payload = if request.body.iter().all(u8::is_ascii_whitespace) {
+        Bytes::from_static(b"{}")
+    } else if let Err(e) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+        return Err(error(
+            400,
+            "InvalidRequestContentException",
+            &format!("Could not parse request body into json: {e}"),
+        ));
+    } else {
+        Bytes::from(request.body.clone())
+    };
+    let client_context = first_header(request, "x-amz-client-context")
+        .and_then(|c| STANDARD.decode(c.trim()).ok())
+        .map(|c| String::from_utf8_lossy(&c).into_owned());
+    Ok(Invocation {
+        payload,
+        client_context,
+        cognito_identity: None,
+    })
+}
+
+/// The first value of a header (names are lower case).
+fn first_header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A response with no headers and no body.
+fn empty_response(status: u16) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, query: &str, body: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            raw_path: path.into(),
+            raw_query: query.into(),
+            headers: vec![(
+                "x-amz-client-context".into(),
+                STANDARD.encode(r#"{"custom":{"a":"b"}}"#),
+            )],
+            body: body.as_bytes().to_vec(),
+            source_ip: "127.0.0.1".into(),
+            protocol: "HTTP/1.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_invoke_path_names_the_function_and_its_qualifier() {
+        let path = "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3AHello/invocations";
+        let (name, qualifier) =
+            invoke_path(&request("POST", path, "Qualifier=%24LATEST", "")).expect("invoke");
+        assert_eq!(name, "arn:aws:lambda:us-east-1:1:function:Hello");
+        assert_eq!(qualifier.as_deref(), Some("$LATEST"));
+        let other = invoke_path(&request("GET", path, "", "")).expect_err("not invoke");
+        assert_eq!(other.status, 404);
+        let other = invoke_path(&request("POST", "/2015-03-31/functions/", "", ""));
+        assert!(other.is_err());
+    }
+
+    #[test]
+    fn an_empty_body_is_an_empty_event_and_a_bad_one_is_refused() {
+        let invocation = invocation_of(&request("POST", "/", "", " \n")).expect("empty");
+        assert_eq!(&invocation.payload[..], b"{}");
+        assert_eq!(
+            invocation.client_context.as_deref(),
+            Some(r#"{"custom":{"a":"b"}}"#)
+        );
+        let invocation = invocation_of(&request("POST", "/", "", "[1]")).expect("json");
+        assert_eq!(&invocation.payload[..], b"[1]");
+        let refused = invocation_of(&request("POST", "/", "", "{")).expect_err("not json");
+        assert_eq!(refused.status, 400);
+        assert!(String::from_utf8_lossy(&refused.body).contains("Could not parse request body"));
     }
 }

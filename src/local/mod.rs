@@ -47,6 +47,16 @@ pub(crate) enum Runnable {
     No(String),
 }
 
+impl Runnable {
+    /// Why the function cannot run here, if it cannot.
+    pub(crate) fn unavailable(runnable: Option<&Runnable>) -> Option<String> {
+        match runnable {
+            Some(Runnable::No(reason)) => Some(reason.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// The executable of a function and the folder it runs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Program {

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
+use tokio::process::Child;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -313,27 +315,7 @@ impl Sandbox {
             logs: logs.clone(),
         });
 
-        let mut command = tokio::process::Command::new(&spec.program);
-        command
-            .current_dir(&spec.task_root)
-            .env_clear()
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        // SAFETY: prctl(2) is async-signal-safe; it only asks the kernel to stop the child when
-        // the thread that started it (a runtime thread of samrs, alive as long as samrs) ends,
-        // so no function process outlives samrs even when samrs is killed.
-        #[cfg(target_os = "linux")]
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let mut child = command.spawn().map_err(|e| {
+        let mut child = function_command(spec, address).spawn().map_err(|e| {
             format!(
                 "Unable to start {} for {}: {e}",
                 spec.program.display(),
@@ -358,24 +340,8 @@ impl Sandbox {
             spec.logical_id
         ));
 
-        let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            readers.push(tokio::spawn(forward_lines(out, logs.clone())));
-        }
-        if let Some(err) = child.stderr.take() {
-            readers.push(tokio::spawn(forward_lines(err, logs.clone())));
-        }
-        let (exit_sender, exit) = watch::channel(None);
-        let waiter_live = live.clone();
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            waiter_live.remove(pid);
-            let text = match status {
-                Ok(status) => exit_text(status),
-                Err(e) => format!("unknown ({e})"),
-            };
-            exit_sender.send_replace(Some(text));
-        });
+        let readers = forward_output(&mut child, logs);
+        let exit = wait_for_exit(child, pid, live.clone());
         let server = tokio::spawn(serve_runtime_api(listener, api.clone()));
         Ok(Sandbox {
             pid,
@@ -514,6 +480,63 @@ impl Drop for Sandbox {
         self.live.kill(self.pid);
         self.server.abort();
     }
+}
+
+/// The function's process: its own environment only (as in Lambda) plus the Runtime API
+/// address, in its task root, in a process group of its own.
+fn function_command(spec: &ProcessSpec, address: SocketAddr) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .current_dir(&spec.task_root)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: prctl(2) is async-signal-safe; it only asks the kernel to stop the child when
+    // the thread that started it (a runtime thread of samrs, alive as long as samrs) ends,
+    // so no function process outlives samrs even when samrs is killed.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command
+}
+
+/// Tasks that pass the child's stdout and stderr lines to the log.
+fn forward_output(child: &mut Child, logs: &Logs) -> Vec<JoinHandle<()>> {
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(forward_lines(out, logs.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(forward_lines(err, logs.clone())));
+    }
+    readers
+}
+
+/// Waits for the child in the background; the receiver gets how it ended.
+fn wait_for_exit(
+    mut child: Child,
+    pid: i32,
+    live: LiveProcesses,
+) -> watch::Receiver<Option<String>> {
+    let (exit_sender, exit) = watch::channel(None);
+    tokio::spawn(async move {
+        let status = child.wait().await;
+        live.remove(pid);
+        let text = match status {
+            Ok(status) => exit_text(status),
+            Err(e) => format!("unknown ({e})"),
+        };
+        exit_sender.send_replace(Some(text));
+    });
+    exit
 }
 
 fn init_error_outcome(body: &[u8], request_id: &str) -> Outcome {

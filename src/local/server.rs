@@ -45,27 +45,13 @@ pub(crate) async fn start_api(session: &Session<'_>, ui: &Ui) -> Result<()> {
     else {
         bail!("start-api called for another command");
     };
-    let apis = api_configs(session.project);
-    let (routes, warnings) = routes(session.functions, &apis);
-    for warning in warnings {
-        ui.warn(&warning);
-    }
-    if routes.is_empty() {
-        bail!(
-            "Template does not have any APIs connected to Lambda functions: add an Api or HttpApi event to a function's Events"
-        );
-    }
+    let routes = api_routes(session, ui)?;
+    // Each function's logical id, and why it cannot run here when it cannot.
     let functions: Vec<(String, Option<String>)> = session
         .functions
         .iter()
         .zip(session.runnables)
-        .map(|(f, r)| {
-            let reason = match r {
-                Some(Runnable::No(reason)) => Some(reason.clone()),
-                _ => None,
-            };
-            (f.logical_id.clone(), reason)
-        })
+        .map(|(f, r)| (f.logical_id.clone(), Runnable::unavailable(r.as_ref())))
         .collect();
     for route in &routes {
         if let (name, Some(reason)) = &functions[route.function] {
@@ -75,29 +61,13 @@ pub(crate) async fn start_api(session: &Session<'_>, ui: &Ui) -> Result<()> {
             ));
         }
     }
-
     let listener = TcpListener::bind((host, port)).await.with_context(|| {
         format!("Unable to listen on {host}:{port}; is another server using the port? Pick another with --port")
     })?;
     let address = listener
         .local_addr()
         .context("Unable to read the server's address")?;
-    for route in &routes {
-        let path = route.path.clone().unwrap_or_else(|| "$default".into());
-        ui.log(&format!(
-            "Mounting {} at http://{address}{path} {}",
-            functions[route.function].0,
-            route.methods_shown()
-        ));
-    }
-    ui.log(if watching {
-        "You can now browse to the above endpoints to invoke your functions. Source edits are rebuilt and the next request runs the new code; restart to pick up template changes."
-    } else {
-        "You can now browse to the above endpoints to invoke your functions. Function processes stay warm between requests; restart (or use --watch) to pick up code changes."
-    });
-    ui.log(&format!(" * Running on http://{address}"));
-    ui.log("Press CTRL+C to quit");
-
+    announce(&routes, &functions, address, watching, ui);
     if eager {
         prewarm(&session.engine, ui).await;
     }
@@ -127,6 +97,47 @@ pub(crate) async fn start_api(session: &Session<'_>, ui: &Ui) -> Result<()> {
         if running == 1 { "" } else { "es" }
     ));
     Ok(())
+}
+
+/// The routes of the template's APIs, with warnings about events that make none; an error
+/// when there is no route at all.
+fn api_routes(session: &Session<'_>, ui: &Ui) -> Result<Vec<Route>> {
+    let apis = api_configs(session.project);
+    let (routes, warnings) = routes(session.functions, &apis);
+    for warning in warnings {
+        ui.warn(&warning);
+    }
+    if routes.is_empty() {
+        bail!(
+            "Template does not have any APIs connected to Lambda functions: add an Api or HttpApi event to a function's Events"
+        );
+    }
+    Ok(routes)
+}
+
+/// SAM's lines about what is mounted where and how to stop it.
+fn announce(
+    routes: &[Route],
+    functions: &[(String, Option<String>)],
+    address: SocketAddr,
+    watching: bool,
+    ui: &Ui,
+) {
+    for route in routes {
+        let path = route.path.clone().unwrap_or_else(|| "$default".into());
+        ui.log(&format!(
+            "Mounting {} at http://{address}{path} {}",
+            functions[route.function].0,
+            route.methods_shown()
+        ));
+    }
+    ui.log(if watching {
+        "You can now browse to the above endpoints to invoke your functions. Source edits are rebuilt and the next request runs the new code; restart to pick up template changes."
+    } else {
+        "You can now browse to the above endpoints to invoke your functions. Function processes stay warm between requests; restart (or use --watch) to pick up code changes."
+    });
+    ui.log(&format!(" * Running on http://{address}"));
+    ui.log("Press CTRL+C to quit");
 }
 
 /// Starts one process per runnable function (`--warm-containers EAGER`).
