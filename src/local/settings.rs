@@ -245,11 +245,11 @@ fn start_api_mode(
     if args.static_dir.is_some() {
         notices.push("--static-dir is ignored: samrs does not serve static files".into());
     }
-    let watch = config.flag(args.watch, args.no_watch, "watch")?;
+    let watch = config.switch(args.watch, args.no_watch, "watch")?;
     Ok(Mode::StartApi {
         host: host_option(args.host.as_deref(), config)?,
         port: port_option(args.port, config, 3000)?,
-        watch: watch.unwrap_or(false),
+        watch,
         eager: warm_option(args.warm_containers.as_deref(), config)?,
     })
 }

@@ -210,6 +210,11 @@ impl ConfigValues {
         }
     }
 
+    /// [`flag`](Self::flag), off when neither the command line nor the config sets it.
+    pub(crate) fn switch(&self, on: bool, off: bool, key: &str) -> Result<bool> {
+        Ok(self.flag(on, off, key)?.unwrap_or(false))
+    }
+
     /// The config file as messages name it.
     fn name(&self) -> String {
         self.file
@@ -261,23 +266,15 @@ pub(crate) fn resolve_settings_from(
     )?;
     let (template_file, template_above) = template_location(args, env, &config, cwd)?;
     let folders = Folders::resolve(args, &config, cwd)?;
-    let cached = config
-        .flag(args.cached, args.no_cached, "cached")?
-        .unwrap_or(false);
-    let reproducible = config
-        .flag(args.reproducible, args.no_reproducible, "reproducible")?
-        .unwrap_or(false);
+    let cached = config.switch(args.cached, args.no_cached, "cached")?;
+    let reproducible = config.switch(args.reproducible, args.no_reproducible, "reproducible")?;
     let remote_cache = remote_cache_of(args, &config, cwd)?;
     if remote_cache.is_some() && !cached && args.remote_cache.is_some() {
         notices.push(REMOTE_CACHE_WITHOUT_CACHED.to_string());
     }
-    let parallel = config
-        .flag(args.parallel, false, "parallel")?
-        .unwrap_or(false);
-    let watch = config
-        .flag(args.watch, args.no_watch, "watch")?
-        .unwrap_or(false);
-    let debug = config.flag(args.debug, false, "debug")?.unwrap_or(false);
+    let parallel = config.switch(args.parallel, false, "parallel")?;
+    let watch = config.switch(args.watch, args.no_watch, "watch")?;
+    let debug = config.switch(args.debug, false, "debug")?;
     let build_in_source = config.flag(
         args.build_in_source,
         args.no_build_in_source,
@@ -433,9 +430,7 @@ fn pass_through(
             .path_or(args.manifest.as_ref(), "manifest")?
             .map(|m| paths::absolute(&m, cwd)),
         build_in_source,
-        use_container: config
-            .flag(args.use_container, args.no_use_container, "use_container")?
-            .unwrap_or(false),
+        use_container: config.switch(args.use_container, args.no_use_container, "use_container")?,
         container_env_vars: args.container_env_var.clone(),
         container_env_var_file: args
             .container_env_var_file
