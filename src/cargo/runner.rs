@@ -11,14 +11,14 @@ use crate::cargo::diagnose::stale_dependency;
 use crate::cargo::elf::{check_bootstrap, read_elf};
 use crate::cargo::messages::{MESSAGE_FORMAT, Tally, diagnostics, with_progress_bar};
 use crate::cargo::process::{
-    Stream, describe_status, interrupted, run_streaming, stopped_by_interrupt,
+    ProcessOutput, Stream, describe_status, interrupted, run_streaming, stopped_by_interrupt,
 };
 use crate::cargo::tools::{Tools, zig_available};
 use crate::cargo::unify::features_unify;
 use crate::cargo::{Built, CargoError};
 use crate::plan::{Artifact, BuildPlan, CargoBuild, merge_builds, merge_candidates};
 use crate::settings::Settings;
-use crate::ui::{Ui, strip_colours};
+use crate::ui::{CargoProgress, Ui, strip_colours};
 
 /// Lets members of one workspace share a cargo run where that provably changes no binary.
 pub(crate) fn share_workspace_runs(
@@ -143,6 +143,8 @@ struct RunOutcome {
     tally: Tally,
 }
 
+/// One cargo run: the functions it serves announced, cargo-lambda run under a progress line,
+/// and its outcome as the summary line or the error naming the functions whose bins failed.
 fn run_cargo_build(
     tools: &Tools,
     build: &CargoBuild,
@@ -151,6 +153,60 @@ fn run_cargo_build(
     jobs: Option<usize>,
     ui: &Ui,
 ) -> Result<RunOutcome, CargoError> {
+    let served = served_artifacts(build, work, ui);
+    // cargo-lambda decides cargo's colours by its own `--color`, not by CARGO_TERM_COLOR.
+    let colour = if ui.cargo_colours() {
+        "always"
+    } else {
+        "never"
+    };
+    let (mut command, args) = cargo_command(tools, build, settings, jobs, colour);
+    // The error names the command as SAM would run it (what a user re-runs, with the remaps of
+    // `--reproducible`); `--debug` shows everything samrs adds to read cargo's progress.
+    let shown = format!("cargo {}", args.join(" "));
+    ui.debug(&format!(
+        "Running {shown} {MESSAGE_FORMAT} --color={colour} in {} ({})",
+        build.dir.display(),
+        environment_of(&command)
+    ));
+    let target = format!(
+        "{} {}",
+        build.target.runtime.as_str(),
+        build.target.architecture.as_str()
+    );
+    let names = names_of(work, &served).join(", ");
+    let mut progress = ui.cargo_progress(&format!("{names} ({target})"));
+    let (output, tally) = match run_counted(&mut command, &mut progress) {
+        Ok(run) => run,
+        Err(e) => {
+            progress.abandon();
+            return Err(CargoError::Run(e));
+        }
+    };
+    if interrupted() || stopped_by_interrupt(output.status) {
+        progress.abandon();
+        return Err(CargoError::Interrupted {
+            build_dir: settings.build_dir_shown.clone(),
+        });
+    }
+    if !output.status.success() {
+        progress.abandon();
+        let failed = FailedRun {
+            tools,
+            build,
+            work,
+            settings,
+            served: &served,
+            shown: &shown,
+        };
+        return Err(failed.error(&output, &tally));
+    }
+    let elapsed = progress.finish(&built_summary(&names, &target, &tally));
+    Ok(RunOutcome { elapsed, tally })
+}
+
+/// The artifacts `build` serves, each announced once (SAM's `Building codeuri: …` line).
+fn served_artifacts(build: &CargoBuild, work: &BuildPlan, ui: &Ui) -> Vec<Artifact> {
     let mut served: Vec<Artifact> = Vec::new();
     for (artifact, _) in &build.outputs {
         if !served.contains(artifact) {
@@ -158,22 +214,28 @@ fn run_cargo_build(
             ui.building(work, *artifact);
         }
     }
-    let full_paths = |artifacts: &[Artifact]| -> Vec<String> {
-        artifacts
-            .iter()
-            .flat_map(|a| work.names(*a))
-            .map(ToString::to_string)
-            .collect()
-    };
-    let names = |artifacts: &[Artifact]| full_paths(artifacts).join(", ");
-    // cargo-lambda decides cargo's colours by its own `--color`, not by CARGO_TERM_COLOR.
-    let colour = if ui.cargo_colours() {
-        "always"
-    } else {
-        "never"
-    };
+    served
+}
+
+/// The resources (full paths in nested stacks) of `artifacts`.
+fn names_of(work: &BuildPlan, artifacts: &[Artifact]) -> Vec<String> {
+    artifacts
+        .iter()
+        .flat_map(|a| work.names(*a))
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// `cargo lambda build …` for `build` (with `--reproducible`'s remaps before the `--bin` list),
+/// reporting JSON messages and its bar; the arguments as SAM would run it.
+fn cargo_command(
+    tools: &Tools,
+    build: &CargoBuild,
+    settings: &Settings,
+    jobs: Option<usize>,
+    colour: &str,
+) -> (ProcessCommand, Vec<String>) {
     let mut args = build.args();
-    // `--reproducible`'s remaps before the --bin list.
     let at = args.iter().position(|a| a == "--bin").unwrap_or(args.len());
     args.splice(at..at, tools.remaps.args.iter().cloned());
     let mut command = ProcessCommand::new(&tools.cargo);
@@ -192,10 +254,12 @@ fn run_cargo_build(
     if let Some(jobs) = jobs {
         command.env("CARGO_BUILD_JOBS", jobs.to_string());
     }
-    // The error names the command as SAM would run it (what a user re-runs, with the remaps of
-    // `--reproducible`); `--debug` shows everything samrs adds to read cargo's progress.
-    let shown = format!("cargo {}", args.join(" "));
-    let environment: Vec<String> = command
+    (command, args)
+}
+
+/// The variables samrs sets for `command`, as `KEY=value` words.
+fn environment_of(command: &ProcessCommand) -> String {
+    let words: Vec<String> = command
         .get_envs()
         .filter_map(|(key, value)| {
             Some(format!(
@@ -205,77 +269,29 @@ fn run_cargo_build(
             ))
         })
         .collect();
-    ui.debug(&format!(
-        "Running {shown} {MESSAGE_FORMAT} --color={colour} in {} ({})",
-        build.dir.display(),
-        environment.join(" ")
-    ));
-    let target = format!(
-        "{} {}",
-        build.target.runtime.as_str(),
-        build.target.architecture.as_str()
-    );
-    let mut progress = ui.cargo_progress(&format!("{} ({target})", names(&served)));
+    words.join(" ")
+}
+
+/// Runs cargo (started with [`MESSAGE_FORMAT`] and its bar) under `progress`, counting what
+/// it finished; the lines that are not its messages or bar go to the progress line.
+pub(crate) fn run_counted(
+    command: &mut ProcessCommand,
+    progress: &mut CargoProgress,
+) -> Result<(ProcessOutput, Tally)> {
     let mut tally = Tally::default();
-    let output = run_streaming(&mut command, |stream, line| {
+    let output = run_streaming(command, |stream, line| {
         let noise = match stream {
             Stream::Stdout => tally.stdout_line(line),
             Stream::Stderr => tally.stderr_line(line),
         };
         progress.update(&tally.counts(), (!noise).then_some(line));
-    });
-    let output = match output {
-        Ok(output) => output,
-        Err(e) => {
-            progress.abandon();
-            return Err(CargoError::Run(e));
-        }
-    };
-    if interrupted() || stopped_by_interrupt(output.status) {
-        progress.abandon();
-        return Err(CargoError::Interrupted {
-            build_dir: settings.build_dir_shown.clone(),
-        });
-    }
-    if !output.status.success() {
-        progress.abandon();
-        let (failed, spared): (Vec<Artifact>, Vec<Artifact>) = served.iter().partition(|a| {
-            build
-                .outputs
-                .iter()
-                .any(|(artifact, bin)| artifact == *a && tally.failed(bin))
-        });
-        let not_built = if spared.is_empty() {
-            String::new()
-        } else {
-            format!("; {} not built (same cargo run)", names(&spared))
-        };
-        let details = diagnostics(&output.stderr, &output.stdout);
-        let mut message = format!(
-            "Cargo Lambda failed for {} ({}, `{shown}` in {}){not_built}:\n{}",
-            names(&failed),
-            describe_status(output.status),
-            build.dir.display(),
-            details.join("\n").trim_end()
-        );
-        let rustc = tools
-            .rustc
-            .clone()
-            .or_else(|| crate::preflight::rustc_release(&build.dir, settings));
-        let plain: Vec<String> = details.iter().map(|line| strip_colours(line)).collect();
-        let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
-        if let Some(hint) = stale_dependency(&plain, &build.workspace_root, rustc.as_deref()) {
-            message.push_str("\n\n");
-            message.push_str(&hint);
-        }
-        if message.to_lowercase().contains("zig") && !zig_available(settings) {
-            message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
-        }
-        return Err(CargoError::Compile {
-            resources: full_paths(&failed),
-            message,
-        });
-    }
+    })?;
+    Ok((output, tally))
+}
+
+/// `Built FunctionA, FunctionB (provided.al2 x86_64, 3 of 85 crates compiled)`, or `up to date`
+/// when cargo compiled nothing.
+fn built_summary(names: &str, target: &str, tally: &Tally) -> String {
     let what = if tally.done > 0 && tally.compiled == 0 {
         "up to date".to_string()
     } else if tally.done > 0 {
@@ -285,15 +301,72 @@ fn run_cargo_build(
             tally.total.unwrap_or(tally.done)
         )
     } else {
-        String::new()
+        return format!("Built {names} ({target})");
     };
-    let summary = if what.is_empty() {
-        format!("Built {} ({target})", names(&served))
-    } else {
-        format!("Built {} ({target}, {what})", names(&served))
-    };
-    let elapsed = progress.finish(&summary);
-    Ok(RunOutcome { elapsed, tally })
+    format!("Built {names} ({target}, {what})")
+}
+
+/// A cargo run that failed, and what its error needs to name the culprit and the fix.
+struct FailedRun<'a> {
+    tools: &'a Tools,
+    build: &'a CargoBuild,
+    work: &'a BuildPlan<'a>,
+    settings: &'a Settings,
+    served: &'a [Artifact],
+    shown: &'a str,
+}
+
+impl FailedRun<'_> {
+    /// cargo's diagnostics under a line naming the functions whose bins failed (the others of
+    /// the run as not built), with the hints for a stale locked dependency or a missing zig.
+    fn error(&self, output: &ProcessOutput, tally: &Tally) -> CargoError {
+        let (failed, spared): (Vec<Artifact>, Vec<Artifact>) = self.served.iter().partition(|a| {
+            self.build
+                .outputs
+                .iter()
+                .any(|(artifact, bin)| artifact == *a && tally.failed(bin))
+        });
+        let not_built = if spared.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} not built (same cargo run)",
+                names_of(self.work, &spared).join(", ")
+            )
+        };
+        let details = diagnostics(&output.stderr, &output.stdout);
+        let mut message = format!(
+            "Cargo Lambda failed for {} ({}, `{}` in {}){not_built}:\n{}",
+            names_of(self.work, &failed).join(", "),
+            describe_status(output.status),
+            self.shown,
+            self.build.dir.display(),
+            details.join("\n").trim_end()
+        );
+        if let Some(hint) = self.stale_dependency_hint(&details) {
+            message.push_str("\n\n");
+            message.push_str(&hint);
+        }
+        if message.to_lowercase().contains("zig") && !zig_available(self.settings) {
+            message.push_str("\n\nzig was not found: install it with `pip install ziglang` (or `pip install cargo-lambda`, which brings it) in the Python environment on PATH.");
+        }
+        CargoError::Compile {
+            resources: names_of(self.work, &failed),
+            message,
+        }
+    }
+
+    /// `cargo update -p <crate>` when a locked dependency no longer compiles on this rustc.
+    fn stale_dependency_hint(&self, details: &[&str]) -> Option<String> {
+        let rustc = self
+            .tools
+            .rustc
+            .clone()
+            .or_else(|| crate::preflight::rustc_release(&self.build.dir, self.settings));
+        let plain: Vec<String> = details.iter().map(|line| strip_colours(line)).collect();
+        let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+        stale_dependency(&plain, &self.build.workspace_root, rustc.as_deref())
+    }
 }
 
 /// Where cargo-lambda left `bin`, once its ELF header shows it runs on the artifact's target.
@@ -320,4 +393,36 @@ fn checked_binary(
         ));
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_up_to_date_or_how_many_crates_out_of_the_total() {
+        let tally = |done, compiled, total| Tally {
+            done,
+            compiled,
+            total,
+            ..Tally::default()
+        };
+        let target = "provided.al2 x86_64";
+        assert_eq!(
+            built_summary("FunctionA", target, &tally(12, 0, Some(12))),
+            "Built FunctionA (provided.al2 x86_64, up to date)"
+        );
+        assert_eq!(
+            built_summary("FunctionA, FunctionB", target, &tally(85, 2, Some(85))),
+            "Built FunctionA, FunctionB (provided.al2 x86_64, 2 of 85 crates compiled)"
+        );
+        assert_eq!(
+            built_summary("FunctionA", target, &tally(3, 3, None)),
+            "Built FunctionA (provided.al2 x86_64, 3 of 3 crates compiled)"
+        );
+        assert_eq!(
+            built_summary("FunctionA", target, &Tally::default()),
+            "Built FunctionA (provided.al2 x86_64)"
+        );
+    }
 }

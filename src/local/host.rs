@@ -7,9 +7,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::cargo::messages::{Tally, diagnostics, with_progress_bar};
-use crate::cargo::process::{Stream, describe_command, describe_status, run_streaming};
+use crate::cargo::messages::{diagnostics, with_progress_bar};
+use crate::cargo::process::{describe_command, describe_status};
 use crate::cargo::read_packages;
+use crate::cargo::runner::run_counted;
 use crate::plan::{CargoOptions, PackageInfo, Profile, Selection, check_functions};
 use crate::settings::Settings;
 use crate::template::{Architecture, Project};
@@ -71,15 +72,8 @@ pub(crate) fn host_build(
     ));
     ui.debug(&format!("Running {}", describe_command(&command)));
     let mut progress = ui.cargo_progress(&format!("Compiling {bin} for this machine"));
-    let mut tally = Tally::default();
-    let output = run_streaming(&mut command, |stream, line| {
-        let noise = match stream {
-            Stream::Stdout => tally.stdout_line(line),
-            Stream::Stderr => tally.stderr_line(line),
-        };
-        progress.update(&tally.counts(), (!noise).then_some(line));
-    })
-    .with_context(|| format!("Unable to run cargo for {}", function.logical_id))?;
+    let (output, _) = run_counted(&mut command, &mut progress)
+        .with_context(|| format!("Unable to run cargo for {}", function.logical_id))?;
     if !output.status.success() {
         progress.abandon();
         bail!(
