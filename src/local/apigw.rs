@@ -579,28 +579,14 @@ fn scalar(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::functions::{ApiEvent, LocalFunction};
+    use crate::local::functions::{ApiEvent, test_function};
     use crate::local::routes::{find_route, path_segments, routes};
-    use crate::plan::FunctionRef;
-    use crate::template::Architecture;
     use bytes::Bytes;
 
     fn route(kind: ApiKind, method: Option<&str>, path: Option<&str>, payload_v1: bool) -> Route {
-        let function = LocalFunction {
-            function: FunctionRef { stack: 0, index: 0 },
-            logical_id: "F".into(),
-            full_path: "F".into(),
-            function_name: None,
-            runtime: Some("provided.al2023".into()),
-            handler: "bootstrap".into(),
-            architecture: Architecture::X86_64,
-            memory_mb: 128,
-            timeout_secs: 3,
-            variables: Vec::new(),
-            log_format: None,
-            log_level: None,
-            log_group: None,
-            events: vec![ApiEvent {
+        let function = test_function(
+            "F",
+            vec![ApiEvent {
                 name: "E".into(),
                 kind,
                 path: path.map(str::to_string),
@@ -608,10 +594,7 @@ mod tests {
                 api: "X".into(),
                 payload_v1,
             }],
-            rust: true,
-            code_dir: "/p".into(),
-            skip: None,
-        };
+        );
         let mut route = routes(&[function], &[]).0.remove(0);
         route.binary_media_types = vec!["image/png".into()];
         route

@@ -385,6 +385,30 @@ fn events(value: Option<&Value>) -> Vec<ApiEvent> {
     out
 }
 
+/// A Rust function `id` with these API events, for the tests of routes and events.
+#[cfg(test)]
+pub(crate) fn test_function(id: &str, events: Vec<ApiEvent>) -> LocalFunction {
+    LocalFunction {
+        function: FunctionRef { stack: 0, index: 0 },
+        logical_id: id.into(),
+        full_path: id.into(),
+        function_name: None,
+        runtime: Some("provided.al2023".into()),
+        handler: "bootstrap".into(),
+        architecture: Architecture::X86_64,
+        memory_mb: 128,
+        timeout_secs: 3,
+        variables: Vec::new(),
+        log_format: None,
+        log_level: None,
+        log_group: None,
+        events,
+        rust: true,
+        code_dir: "/p".into(),
+        skip: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use tokio::net::TcpListener;
 
 use super::apigw::{HttpRequest, HttpResponse};
 use super::functions::LocalFunction;
@@ -20,7 +19,7 @@ use super::logs::Logs;
 use super::pool::Engine;
 use super::routes::percent_decode;
 use super::sandbox::{Invocation, MAX_PAYLOAD_BYTES};
-use super::server::{prewarm, read_request, serve, to_hyper};
+use super::server::{listen, prewarm, read_request, serve, to_hyper};
 use super::settings::Mode;
 use super::{Runnable, Session};
 use crate::ui::Ui;
@@ -42,12 +41,7 @@ pub(crate) async fn start_lambda(session: &Session<'_>, ui: &Ui) -> Result<()> {
     let Mode::StartLambda { host, port, eager } = session.settings.mode else {
         bail!("start-lambda called for another command");
     };
-    let listener = TcpListener::bind((host, port)).await.with_context(|| {
-        format!("Unable to listen on {host}:{port}; is another server using the port? Pick another with --port")
-    })?;
-    let address = listener
-        .local_addr()
-        .context("Unable to read the server's address")?;
+    let (listener, address) = listen(host, port).await?;
     let targets: Vec<Target> = session
         .functions
         .iter()

@@ -238,31 +238,7 @@ fn hex(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::functions::ApiEvent;
-    use crate::plan::FunctionRef;
-    use crate::template::Architecture;
-
-    fn function(id: &str, events: Vec<ApiEvent>) -> LocalFunction {
-        LocalFunction {
-            function: FunctionRef { stack: 0, index: 0 },
-            logical_id: id.into(),
-            full_path: id.into(),
-            function_name: None,
-            runtime: Some("provided.al2023".into()),
-            handler: "bootstrap".into(),
-            architecture: Architecture::X86_64,
-            memory_mb: 128,
-            timeout_secs: 3,
-            variables: Vec::new(),
-            log_format: None,
-            log_level: None,
-            log_group: None,
-            events,
-            rust: true,
-            code_dir: "/p".into(),
-            skip: None,
-        }
-    }
+    use crate::local::functions::{ApiEvent, test_function as function};
 
     fn event(kind: ApiKind, method: Option<&str>, path: Option<&str>) -> ApiEvent {
         ApiEvent {

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -61,12 +61,7 @@ pub(crate) async fn start_api(session: &Session<'_>, ui: &Ui) -> Result<()> {
             ));
         }
     }
-    let listener = TcpListener::bind((host, port)).await.with_context(|| {
-        format!("Unable to listen on {host}:{port}; is another server using the port? Pick another with --port")
-    })?;
-    let address = listener
-        .local_addr()
-        .context("Unable to read the server's address")?;
+    let (listener, address) = listen(host, port).await?;
     announce(&routes, &functions, address, watching, ui);
     if eager {
         prewarm(&session.engine, ui).await;
@@ -138,6 +133,17 @@ fn announce(
     });
     ui.log(&format!(" * Running on http://{address}"));
     ui.log("Press CTRL+C to quit");
+}
+
+/// Listens on `host:port` (port 0: any free one); the address actually bound.
+pub(crate) async fn listen(host: IpAddr, port: u16) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind((host, port)).await.with_context(|| {
+        format!("Unable to listen on {host}:{port}; is another server using the port? Pick another with --port")
+    })?;
+    let address = listener
+        .local_addr()
+        .context("Unable to read the server's address")?;
+    Ok((listener, address))
 }
 
 /// Starts one process per runnable function (`--warm-containers EAGER`).

@@ -12,6 +12,7 @@ use crate::plan::{
     FunctionRef, PlanError, buildable_functions, builds_with_cargo, find_function,
     layer_builds_with_cargo,
 };
+use crate::settings::SamPassThrough;
 use crate::template::{Function, FunctionKind, Layer, Project, value_text};
 
 /// A resource built by `sam build`.
@@ -254,22 +255,12 @@ pub(crate) struct SamOptions {
     pub config_file: PathBuf,
     pub config_env: String,
     pub region: Option<String>,
-    pub profile: Option<String>,
     pub cached: bool,
     pub parallel: bool,
     pub debug: bool,
-    pub build_in_source: Option<bool>,
     pub beta_features: Option<bool>,
-    pub manifest: Option<PathBuf>,
-    pub use_container: bool,
-    pub container_env_vars: Vec<String>,
-    pub container_env_var_file: Option<PathBuf>,
-    pub build_images: Vec<String>,
-    pub mount_with: Option<String>,
-    pub mount_symlinks: Option<bool>,
-    pub use_buildkit: Option<bool>,
-    pub skip_pull_image: bool,
-    pub docker_network: Option<String>,
+    /// `--profile`, `--manifest`, `--build-in-source` and the container options, as given.
+    pub passthrough: SamPassThrough,
 }
 
 /// The arguments after `sam`. The result is read from `--output json` on stdout.
@@ -311,7 +302,7 @@ pub(crate) fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsS
     }
     for (name, value) in [
         ("--region", &options.region),
-        ("--profile", &options.profile),
+        ("--profile", &options.passthrough.profile),
     ] {
         if let Some(value) = value {
             flag(&mut args, name, value.into());
@@ -328,8 +319,8 @@ pub(crate) fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsS
     for (on, name) in [
         (options.parallel, "--parallel"),
         (options.debug, "--debug"),
-        (options.use_container, "--use-container"),
-        (options.skip_pull_image, "--skip-pull-image"),
+        (options.passthrough.use_container, "--use-container"),
+        (options.passthrough.skip_pull_image, "--skip-pull-image"),
     ] {
         if on {
             args.push(name.into());
@@ -337,7 +328,7 @@ pub(crate) fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsS
     }
     for (value, on, off) in [
         (
-            options.build_in_source,
+            options.passthrough.build_in_source,
             "--build-in-source",
             "--no-build-in-source",
         ),
@@ -347,11 +338,15 @@ pub(crate) fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsS
             "--no-beta-features",
         ),
         (
-            options.mount_symlinks,
+            options.passthrough.mount_symlinks,
             "--mount-symlinks",
             "--no-mount-symlinks",
         ),
-        (options.use_buildkit, "--use-buildkit", "--no-use-buildkit"),
+        (
+            options.passthrough.use_buildkit,
+            "--use-buildkit",
+            "--no-use-buildkit",
+        ),
     ] {
         match value {
             Some(true) => args.push(on.into()),
@@ -359,22 +354,22 @@ pub(crate) fn sam_args(invocation: &Invocation, options: &SamOptions) -> Vec<OsS
             None => {}
         }
     }
-    if let Some(manifest) = &options.manifest {
+    if let Some(manifest) = &options.passthrough.manifest {
         flag(&mut args, "--manifest", manifest.clone().into());
     }
-    for value in &options.container_env_vars {
+    for value in &options.passthrough.container_env_vars {
         flag(&mut args, "--container-env-var", value.into());
     }
-    if let Some(file) = &options.container_env_var_file {
+    if let Some(file) = &options.passthrough.container_env_var_file {
         flag(&mut args, "--container-env-var-file", file.clone().into());
     }
-    for image in &options.build_images {
+    for image in &options.passthrough.build_images {
         flag(&mut args, "--build-image", image.into());
     }
-    if let Some(mode) = &options.mount_with {
+    if let Some(mode) = &options.passthrough.mount_with {
         flag(&mut args, "--mount-with", mode.into());
     }
-    if let Some(network) = &options.docker_network {
+    if let Some(network) = &options.passthrough.docker_network {
         flag(&mut args, "--docker-network", network.into());
     }
     args
@@ -508,9 +503,12 @@ mod tests {
             config_env: "dev".into(),
             region: Some("eu-west-1".into()),
             parallel: true,
-            build_in_source: Some(false),
-            use_container: true,
-            container_env_vars: vec!["Py.A=1".into()],
+            passthrough: SamPassThrough {
+                build_in_source: Some(false),
+                use_container: true,
+                container_env_vars: vec!["Py.A=1".into()],
+                ..SamPassThrough::default()
+            },
             ..SamOptions::default()
         };
         let text = |args: Vec<OsString>| -> Vec<String> {

@@ -104,7 +104,6 @@ pub(crate) fn prepare(
         Some(file) => file.clone(),
         None => work.write("samconfig.toml", "version = 0.1\n")?,
     };
-    let passthrough = &settings.passthrough;
     let options = SamOptions {
         template_file: settings.template_file.clone(),
         build_dir: work.build_dir.clone(),
@@ -114,22 +113,11 @@ pub(crate) fn prepare(
         config_file,
         config_env: settings.config_env.clone(),
         region: settings.region.clone(),
-        profile: passthrough.profile.clone(),
         cached: settings.cached,
         parallel: settings.parallel,
         debug: settings.debug,
-        build_in_source: passthrough.build_in_source,
         beta_features: settings.beta_features,
-        manifest: passthrough.manifest.clone(),
-        use_container: passthrough.use_container,
-        container_env_vars: passthrough.container_env_vars.clone(),
-        container_env_var_file: passthrough.container_env_var_file.clone(),
-        build_images: passthrough.build_images.clone(),
-        mount_with: passthrough.mount_with.clone(),
-        mount_symlinks: passthrough.mount_symlinks,
-        use_buildkit: passthrough.use_buildkit,
-        skip_pull_image: passthrough.skip_pull_image,
-        docker_network: passthrough.docker_network.clone(),
+        passthrough: settings.passthrough.clone(),
     };
     Ok(SamJob {
         sam: sam.to_path_buf(),
